@@ -1,0 +1,60 @@
+# Everyday commands; `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COMPOSE ?= docker compose
+# The demo's emulated speakers; the poller is pointed at them.
+DEMO_SPEAKERS ?= 127.0.0.2,127.0.0.3
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-unit test-integration test-e2e lint fmt up down demo logs ps redis-cli
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt services/*/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## Create .venv and install everything the tests need
+
+test: venv ## Run the whole test suite (starts its own redis-server; compose tests need Docker)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-unit: venv ## Run the unit tests only
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: venv ## Run the integration tests only
+	$(BIN)/python -m pytest -n 2 tests/integration $(PYTEST_ARGS)
+
+test-e2e: venv ## Run the compose end-to-end tests only
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy, changing nothing
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: venv ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+up: ## Start the stack for a real Sonos household
+	$(COMPOSE) up -d --build
+
+down: ## Stop the stack (add ARGS=-v to drop the artwork volume)
+	$(COMPOSE) --profile demo down $(ARGS)
+
+demo: ## Start the stack with the emulated household; open http://localhost:8000/api/zones
+	SONOS_SPEAKERS=$(DEMO_SPEAKERS) $(COMPOSE) --profile demo up -d --build --wait
+
+logs: ## Follow the logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## Show the services and their health
+	$(COMPOSE) --profile demo ps
+
+redis-cli: ## Open redis-cli inside the redis container
+	$(COMPOSE) exec redis redis-cli

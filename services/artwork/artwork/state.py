@@ -1,0 +1,32 @@
+"""What one app instance holds: its settings and its collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from flask import Flask, current_app
+
+from artwork.config import Settings
+from artwork.zones import ZoneRepository
+
+_EXTENSION_KEY = "artwork"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Per-app collaborators, built once by the factory."""
+
+    settings: Settings
+    zones: ZoneRepository
+
+
+def install(app: Flask, services: Services) -> None:
+    """Attach the collaborators to an app."""
+    app.extensions[_EXTENSION_KEY] = services
+
+
+def services(app: Flask | None = None) -> Services:
+    """The collaborators of the given app, or of the app handling the current request."""
+    target = app if app is not None else current_app
+    return cast(Services, target.extensions[_EXTENSION_KEY])

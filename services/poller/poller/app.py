@@ -1,0 +1,115 @@
+"""Wiring: settings -> collaborators -> poll loop in a thread, with signals and a watchdog."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from functools import partial
+from types import FrameType
+from typing import Any
+
+import requests
+
+from contract.errors import ConfigError
+from contract.logs import configure_logging
+from contract.redis_keys import RedisKeys
+from poller import sonos
+from poller.art import ArtFetcher
+from poller.config import Settings
+from poller.errors import StorageError
+from poller.pipeline import ArtPipeline
+from poller.publisher import RedisPublisher, connect
+from poller.service import Poller
+from poller.store import ArtworkStore
+
+log = logging.getLogger("poller")
+
+_SHUTDOWN_GRACE_SECONDS = 1.5
+
+
+def watchdog_limit_seconds(settings: Settings) -> float:
+    """How long one pass may take before the process is considered wedged."""
+    return max(60.0, 10 * settings.poll_interval_seconds + 2 * settings.art_timeout_seconds)
+
+
+def find_zones(settings: Settings) -> list[sonos.Zone]:
+    """Zones of the configured seed speakers, or of SSDP discovery when none are configured."""
+    if settings.sonos_speakers:
+        speakers = sonos.speakers_from_seeds(settings.sonos_speakers)
+    else:
+        speakers = sonos.discover_speakers(timeout_seconds=5)
+    return sonos.resolve_zones(speakers, settings.sonos_zones, settings.sonos_household)
+
+
+def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any]:
+    """All collaborators, wired; returns the poller and the Redis client to close."""
+    sonos.configure_soco(settings.speaker_timeout_seconds)
+    store = ArtworkStore(settings.artwork_dir)
+    store.prepare()
+    session = requests.Session()
+    session.headers["User-Agent"] = "sonos-artwork-poller"
+    fetcher = ArtFetcher(session, settings.art_max_bytes, settings.art_timeout_seconds, stop)
+    pipeline = ArtPipeline(fetcher, store, settings.profiles, settings.art_max_pixels)
+    client = connect(settings.redis_url)
+    publisher = RedisPublisher(client, RedisKeys(settings.redis_prefix))
+    poller = Poller(
+        find_zones=partial(find_zones, settings),
+        read_snapshot=sonos.read_snapshot,
+        pipeline=pipeline,
+        publisher=publisher,
+        stop=stop,
+        poll_interval_seconds=settings.poll_interval_seconds,
+        discovery_interval_seconds=settings.discovery_interval_seconds,
+        heartbeat_file=settings.heartbeat_file,
+    )
+    return poller, client
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; 0 on a clean stop, 1 on a wedged or crashed loop, 2 on bad config."""
+    try:
+        settings = Settings.from_env(os.environ if environ is None else environ)
+    except ConfigError as err:
+        print(f"poller: configuration error: {err}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        poller, client = build_poller(settings, stop)
+    except StorageError as err:
+        log.error("%s", err)
+        return 1
+    loop = threading.Thread(target=poller.run, name="poll-loop", daemon=True)
+    log.info(
+        "poller started: speakers=%s profiles=%s interval=%ss",
+        ",".join(map(str, settings.sonos_speakers)) or "discovery",
+        ",".join(p.name for p in settings.profiles), settings.poll_interval_seconds,
+    )  # fmt: skip
+    loop.start()
+    limit_seconds = watchdog_limit_seconds(settings)
+    while not stop.wait(1.0):
+        if not loop.is_alive():
+            log.critical("poll loop died; exiting so the container is restarted")
+            return 1
+        if poller.seconds_since_tick() > limit_seconds:
+            # Docker does not restart an unhealthy container; exiting is what gets us restarted.
+            log.critical("poll loop stalled for %.0f s; exiting", poller.seconds_since_tick())
+            os._exit(1)
+    loop.join(timeout=_SHUTDOWN_GRACE_SECONDS)
+    # Never leave in the middle of writing a rendition or publishing a change.
+    if poller.write_lock.acquire(timeout=_SHUTDOWN_GRACE_SECONDS):
+        poller.write_lock.release()
+    client.close()
+    log.info("poller stopped")
+    return 0

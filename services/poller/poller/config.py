@@ -1,0 +1,122 @@
+"""The poller's settings, built once from the environment at start."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from contract.env import Env
+from contract.errors import ConfigError
+from contract.logs import LOG_FORMATS, LOG_LEVELS
+from contract.profiles import DEFAULT_PROFILES, Profile, parse_profiles
+
+
+@dataclass(frozen=True)
+class SpeakerAddress:
+    """A seed speaker: IPv4 literal and port."""
+
+    ip: str
+    port: int = 1400
+
+    def __str__(self) -> str:
+        return self.ip if self.port == 1400 else f"{self.ip}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the poller reads from the environment; see .env.example for units and defaults."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "sonos"
+    artwork_dir: Path = Path("/data/artwork")
+    sonos_speakers: tuple[SpeakerAddress, ...] = ()
+    sonos_zones: tuple[str, ...] = ()
+    sonos_household: str = ""
+    sonos_events: bool = True
+    event_listener_port: int = 1400
+    event_advertise_ip: str = ""
+    poll_interval_seconds: float = 2.0
+    discovery_interval_seconds: float = 60.0
+    profiles: tuple[Profile, ...] = parse_profiles(DEFAULT_PROFILES)
+    art_max_bytes: int = 10 * 1024 * 1024
+    art_timeout_seconds: float = 10.0
+    art_max_pixels: int = 40_000_000
+    cache_max_mb: int = 200
+    temp_max_age_seconds: float = 300.0
+    cpu_threshold_percent: float = 70.0
+    memory_threshold_percent: float = 80.0
+    resource_check_interval_seconds: float = 30.0
+    default_zone: str = ""
+    qualia_mount: str = ""
+    speaker_timeout_seconds: float = 3.0
+    heartbeat_file: Path = Path("/tmp/poller.heartbeat")  # noqa: S108 - tmpfs in the container
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every key; raise ConfigError naming the first bad one."""
+        env = Env(environ)
+        return cls(
+            redis_url=_redis_url(env.text("REDIS_URL", cls.redis_url)),
+            redis_prefix=env.text("REDIS_PREFIX", cls.redis_prefix),
+            artwork_dir=Path(env.text("ARTWORK_DIR", str(cls.artwork_dir))),
+            sonos_speakers=tuple(_speaker(item) for item in env.items("SONOS_SPEAKERS")),
+            sonos_zones=env.items("SONOS_ZONES"),
+            sonos_household=env.text("SONOS_HOUSEHOLD", ""),
+            sonos_events=env.flag("SONOS_EVENTS", default=True),
+            event_listener_port=env.integer("EVENT_LISTENER_PORT", 1400, minimum=1, maximum=65535),
+            event_advertise_ip=_optional_ip("EVENT_ADVERTISE_IP", env.text("EVENT_ADVERTISE_IP", "")),
+            poll_interval_seconds=env.number("POLL_INTERVAL_SECONDS", 2.0, minimum=0.1, maximum=3600),
+            discovery_interval_seconds=env.number(
+                "DISCOVERY_INTERVAL_SECONDS", 60.0, minimum=1, maximum=86400
+            ),
+            profiles=parse_profiles(env.text("ARTWORK_PROFILES", DEFAULT_PROFILES)),
+            art_max_bytes=env.integer("ART_MAX_BYTES", cls.art_max_bytes, minimum=1024),
+            art_timeout_seconds=env.number("ART_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=600),
+            art_max_pixels=env.integer("ART_MAX_PIXELS", cls.art_max_pixels, minimum=4096),
+            cache_max_mb=env.integer("CACHE_MAX_MB", 200, minimum=1),
+            temp_max_age_seconds=env.number("TEMP_MAX_AGE_SECONDS", 300.0, minimum=1),
+            cpu_threshold_percent=env.number("CPU_THRESHOLD_PERCENT", 70.0, minimum=1, maximum=100),
+            memory_threshold_percent=env.number("MEMORY_THRESHOLD_PERCENT", 80.0, minimum=1, maximum=100),
+            resource_check_interval_seconds=env.number(
+                "RESOURCE_CHECK_INTERVAL_SECONDS", 30.0, minimum=1, maximum=3600
+            ),
+            default_zone=env.text("DEFAULT_ZONE", ""),
+            qualia_mount=env.text("QUALIA_MOUNT", ""),
+            speaker_timeout_seconds=env.number("SPEAKER_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=60),
+            heartbeat_file=Path(env.text("POLLER_HEARTBEAT_FILE", str(cls.heartbeat_file))),
+            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+            log_format=env.choice("LOG_FORMAT", "text", LOG_FORMATS),
+        )
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL: {value!r} must start with redis://, rediss:// or unix://")
+    return value
+
+
+def _speaker(item: str) -> SpeakerAddress:
+    host, _, port = item.partition(":")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        # soco needs IPv4 literals (it calls inet_aton), so names are refused here, not later.
+        raise ConfigError(f"SONOS_SPEAKERS: {item!r} must be an IPv4 address, optionally ip:port") from None
+    if not port:
+        return SpeakerAddress(host)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"SONOS_SPEAKERS: {item!r} has an invalid port")
+    return SpeakerAddress(host, int(port))
+
+
+def _optional_ip(key: str, value: str) -> str:
+    if value:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ConfigError(f"{key}: {value!r} must be an IPv4 address or empty") from None
+    return value

@@ -1,0 +1,142 @@
+"""Pure decisions about what a zone is playing: source, fields, and whether it changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import unescape
+
+from contract.zone import EventType, Source, TransportState
+
+_RADIO_PREFIXES = (
+    "x-rincon-mp3radio:",
+    "x-sonosapi-stream:",
+    "x-sonosapi-radio:",
+    "x-sonosapi-hls:",
+    "x-sonos-http:sonos",
+    "aac:",
+    "hls-radio:",
+)
+_LIBRARY_PREFIXES = ("x-file-cifs:", "x-smb:", "x-rincon-playlist:")
+_STREAMING_PREFIXES = ("x-sonos-http:", "x-sonos-spotify:", "x-sonosprog-http:", "http:", "https:")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the group coordinator reported in one read, as plain strings."""
+
+    transport_state: str
+    track_uri: str
+    media_uri: str
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+    channel: str = ""
+    duration: str = ""
+    album_art: str = ""
+
+    @classmethod
+    def from_soco(
+        cls, track: Mapping[str, str], transport: Mapping[str, str], media: Mapping[str, str]
+    ) -> Snapshot:
+        """Build from soco's get_current_{track,transport,media}_info() dicts."""
+        return cls(
+            transport_state=transport.get("current_transport_state", ""),
+            track_uri=track.get("uri") or "",
+            media_uri=media.get("uri") or "",
+            title=track.get("title") or "",
+            artist=track.get("artist") or "",
+            album=track.get("album") or "",
+            channel=media.get("channel") or "",
+            duration=track.get("duration") or "",
+            album_art=track.get("album_art") or "",
+        )
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    """The user-visible now-playing fields of a zone."""
+
+    state: TransportState
+    source: Source
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+    station: str = ""
+    duration: str = ""
+    art_url: str = ""
+
+    @property
+    def track_key(self) -> tuple[str, ...]:
+        """Fields whose change makes a new track (and new art) rather than a state change."""
+        return (self.source, self.title, self.artist, self.album, self.station, self.art_url)
+
+
+def classify_source(track_uri: str, media_uri: str) -> Source:
+    """Where the audio comes from, judged by the track URI first, then the media URI."""
+    for uri in (track_uri, media_uri):
+        lowered = uri.lower()
+        if not lowered:
+            continue
+        if lowered.startswith("x-rincon-stream:"):
+            return Source.LINE_IN
+        if lowered.startswith("x-sonos-htastream:"):
+            return Source.TV
+        if lowered.startswith("x-sonos-vli:"):
+            return Source.AIRPLAY if "airplay" in lowered else Source.STREAMING
+        if lowered.startswith(_RADIO_PREFIXES):
+            return Source.RADIO
+        if lowered.startswith(_LIBRARY_PREFIXES):
+            return Source.LIBRARY
+        if lowered.startswith(_STREAMING_PREFIXES):
+            return Source.STREAMING
+    return Source.NONE
+
+
+def parse_state(value: str) -> TransportState:
+    """Transport state, treating anything unknown as stopped."""
+    try:
+        return TransportState(value)
+    except ValueError:
+        return TransportState.STOPPED
+
+
+def now_playing(snapshot: Snapshot) -> NowPlaying:
+    """Reduce a coordinator snapshot to what displays show."""
+    source = classify_source(snapshot.track_uri, snapshot.media_uri)
+    state = parse_state(snapshot.transport_state)
+    if source in (Source.LINE_IN, Source.TV, Source.NONE):
+        # These have no album art; any art URL would be stale or meaningless.
+        return NowPlaying(state, source, title=snapshot.title, station=snapshot.channel)
+    return NowPlaying(
+        state=state,
+        source=source,
+        title=snapshot.title,
+        artist=snapshot.artist,
+        album=snapshot.album,
+        station=snapshot.channel if source is Source.RADIO else "",
+        duration=snapshot.duration,
+        art_url=unescape(snapshot.album_art),
+    )
+
+
+def change_type(previous: NowPlaying | None, current: NowPlaying) -> EventType | None:
+    """`track` when the track changed, `state` when only the transport state did, else None."""
+    if previous is None or previous.track_key != current.track_key:
+        return EventType.TRACK
+    if previous != current:
+        return EventType.STATE
+    return None
+
+
+def placeholder_label(playing: NowPlaying) -> str:
+    """Text for a generated placeholder when there is no usable art."""
+    if playing.source is Source.LINE_IN:
+        return "Line-in"
+    if playing.source is Source.TV:
+        return "TV"
+    if playing.source is Source.NONE or (playing.state is TransportState.STOPPED and not playing.title):
+        return "Nothing playing"
+    if playing.source is Source.RADIO:
+        return playing.station or "Radio"
+    return playing.album or playing.title or "No artwork"

@@ -1,0 +1,171 @@
+"""Album art to display renditions: one bounded decode, then one encode per profile."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from contract.profiles import Profile
+from poller.errors import ArtRejected
+
+_DECODERS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
+_BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
+_JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class Caption:
+    """Text drawn by layouts that show it (the bar composite)."""
+
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+
+    def as_key(self) -> str:
+        """Stable text for content addressing."""
+        return f"{self.title}\n{self.artist}\n{self.album}"
+
+
+def caption_key(profile: Profile, caption: Caption) -> str:
+    """Caption text that affects a profile's output; empty for art-only layouts."""
+    return caption.as_key() if profile.layout == "bar" else ""
+
+
+def decode_art(data: bytes, max_pixels: int, largest: tuple[int, int]) -> Image.Image:
+    """Decode untrusted image bytes into an upright RGB image at least 2x `largest` where possible."""
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; every bomb must be an error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=_DECODERS) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ArtRejected(f"image of {width}x{height} pixels exceeds ART_MAX_PIXELS={max_pixels}")
+                # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding: far less time and memory.
+                image.draft("RGB", (largest[0] * 2, largest[1] * 2))
+                upright = ImageOps.exif_transpose(image)
+                try:
+                    return _to_rgb(upright)
+                finally:
+                    upright.close()
+        except ArtRejected:
+            raise
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as err:
+            raise ArtRejected(f"undecodable image: {err}") from err
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of any mode, flattening transparency onto black and scaling 16-bit greys."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        with image.point(lambda v: v / 256).convert("L") as grey:
+            return grey.convert("RGB")
+    if (image.mode == "P" and "transparency" in image.info) or image.mode in ("RGBA", "LA", "PA"):
+        with (
+            image.convert("RGBA") as rgba,
+            Image.new("RGBA", rgba.size, (0, 0, 0, 255)) as back,
+            Image.alpha_composite(back, rgba) as flat,
+        ):
+            return flat.convert("RGB")
+    return image.convert("RGB")
+
+
+def placeholder_art(label: str, size: tuple[int, int] = (720, 720)) -> Image.Image:
+    """A generated placeholder: a calm gradient keyed by the label, with the label in the middle."""
+    seed = hashlib.sha256(label.encode()).digest()
+    top, bottom = (seed[0] // 3, seed[1] // 3, seed[2] // 3 + 40), (seed[3] // 6, seed[4] // 6, seed[5] // 6)
+    image = Image.linear_gradient("L").resize(size)
+    try:
+        colour = ImageOps.colorize(image, top, bottom)
+    finally:
+        image.close()
+    draw = ImageDraw.Draw(colour)
+    font = ImageFont.load_default(size=max(16, size[1] // 14))
+    draw.text((size[0] // 2, size[1] // 2), label[:40], fill=(235, 235, 235), font=font, anchor="mm")
+    return colour
+
+
+def render(base: Image.Image, profile: Profile, caption: Caption) -> bytes:
+    """Encode one profile's rendition of an upright RGB image."""
+    if profile.layout == "bar":
+        canvas = _bar_composite(base, caption)
+    else:
+        canvas = ImageOps.fit(base, (profile.width, profile.height), Image.Resampling.LANCZOS)
+        if profile.layout == "round":
+            _black_outside_circle(canvas)
+    try:
+        return _encode(canvas, profile)
+    finally:
+        canvas.close()
+
+
+def render_all(base: Image.Image, profiles: Iterable[Profile], caption: Caption) -> dict[str, bytes]:
+    """Every profile's rendition from one decoded image."""
+    return {profile.name: render(base, profile, caption) for profile in profiles}
+
+
+def largest_size(profiles: Iterable[Profile]) -> tuple[int, int]:
+    """The biggest art box any profile needs, to bound decoding."""
+    sides = [min(p.width, p.height) if p.layout == "bar" else max(p.width, p.height) for p in profiles]
+    side = max(sides, default=720)
+    return side, side
+
+
+def _bar_composite(base: Image.Image, caption: Caption) -> Image.Image:
+    width, height = _BAR_LANDSCAPE
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    with ImageOps.fit(base, (height, height), Image.Resampling.LANCZOS) as art:
+        canvas.paste(art, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    x = height + 28
+    lines = (
+        (caption.title, 44, (255, 255, 255)),
+        (caption.artist, 34, (200, 200, 200)),
+        (caption.album, 28, (150, 150, 150)),
+    )
+    y = 70
+    for text, size, fill in lines:
+        font = ImageFont.load_default(size=size)
+        draw.text((x, y), _fit_text(draw, text, font, width - x - 24), fill=fill, font=font)
+        y += size + 40
+    try:
+        return canvas.transpose(Image.Transpose.ROTATE_90)
+    finally:
+        canvas.close()
+
+
+def _fit_text(
+    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int
+) -> str:
+    """Shorten text with an ellipsis until it fits max_width pixels."""
+    if draw.textlength(text, font=font) <= max_width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > max_width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _black_outside_circle(image: Image.Image) -> None:
+    with Image.new("L", image.size, 255) as mask:
+        ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=0)
+        image.paste((0, 0, 0), (0, 0), mask)
+
+
+def _encode(image: Image.Image, profile: Profile) -> bytes:
+    out = io.BytesIO()
+    if profile.format == "jpeg":
+        # Baseline only: microcontroller decoders (jpegio, TJpgDec) cannot read progressive JPEG.
+        image.save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=False)
+    elif profile.colors:
+        # Undithered median-cut palette: what the ESP32 clients decode fastest and what they always got.
+        with image.quantize(
+            colors=profile.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        ) as p:
+            p.save(out, format=profile.format.upper())
+    else:
+        image.save(out, format=profile.format.upper())
+    return out.getvalue()

@@ -1,0 +1,229 @@
+"""The poll loop: fetch -> decide -> render -> store -> publish, for every zone."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contract.zone import EventType, ZoneState
+from poller.errors import PublishError, SpeakerUnavailable, StorageError
+from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
+from poller.pipeline import ArtPipeline
+from poller.publisher import RedisPublisher
+from poller.sonos import Zone
+
+log = logging.getLogger(__name__)
+
+_EMPTY_RETRY_SECONDS = 5.0
+
+
+@dataclass
+class Counters:
+    """Totals reported in the heartbeat."""
+
+    changes: int = 0
+    art_failures: int = 0
+    speaker_failures: int = 0
+    publish_failures: int = 0
+    storage_failures: int = 0
+
+
+@dataclass
+class _Tracked:
+    zone: Zone
+    playing: NowPlaying | None = None
+    published: ZoneState | None = None
+    unavailable: bool = False
+
+
+def next_version(previous: int, now_ms: int) -> int:
+    """Monotonic across restarts of the poller and of Redis, as long as the clock is sane."""
+    return max(previous + 1, now_ms)
+
+
+@dataclass
+class Poller:
+    """Watches zones by polling and publishes each change; `run` until `stop` is set."""
+
+    find_zones: Callable[[], list[Zone]]
+    read_snapshot: Callable[[Zone], Snapshot]
+    pipeline: ArtPipeline
+    publisher: RedisPublisher
+    stop: threading.Event
+    poll_interval_seconds: float
+    discovery_interval_seconds: float
+    heartbeat_file: Path
+    clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    counters: Counters = field(default_factory=Counters)
+    last_error: str = ""
+    _zones: dict[str, _Tracked] = field(default_factory=dict)
+    _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
+    _next_discovery: float = 0.0
+    _last_tick: float = field(default_factory=time.monotonic)
+    _started_at_ms: int = 0
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        self._started_at_ms = self.clock_ms()
+        while not self.stop.is_set():
+            began = time.monotonic()
+            self.tick()
+            self.stop.wait(max(0.0, self.poll_interval_seconds - (time.monotonic() - began)))
+
+    def seconds_since_tick(self) -> float:
+        """How long since the loop last completed a pass (read by the watchdog)."""
+        return time.monotonic() - self._last_tick
+
+    def tick(self) -> None:
+        """One pass over every zone, then flush what Redis has not yet taken."""
+        if time.monotonic() >= self._next_discovery:
+            self._refresh_zones()
+        for zone_id in list(self._zones):
+            if self.stop.is_set():
+                return
+            self._poll(self._zones[zone_id])
+        self._flush()
+        self._beat()
+        self._last_tick = time.monotonic()
+
+    def _refresh_zones(self) -> None:
+        self._next_discovery = time.monotonic() + self.discovery_interval_seconds
+        found = {zone.zone_id: zone for zone in self.find_zones()}
+        if not found:
+            # Speakers may still be booting (or the network coming up): look again soon.
+            self._next_discovery = time.monotonic() + min(
+                self.discovery_interval_seconds, _EMPTY_RETRY_SECONDS
+            )
+            log.warning("no zone answered; keeping %d known zone(s), looking again shortly", len(self._zones))
+            return
+        for zone_id, zone in found.items():
+            tracked = self._zones.get(zone_id)
+            if tracked is None:
+                log.info("zone %s found (%s)", zone_id, ", ".join(m.name for m in zone.members))
+                self._zones[zone_id] = _Tracked(zone)
+            else:
+                tracked.zone = zone
+        for zone_id in set(self._zones) - set(found):
+            log.info("zone %s is gone", zone_id)
+            del self._zones[zone_id]
+            self._pending.pop(zone_id, None)
+
+    def _poll(self, tracked: _Tracked) -> None:
+        zone = tracked.zone
+        try:
+            snapshot = self.read_snapshot(zone)
+        except SpeakerUnavailable as err:
+            self.counters.speaker_failures += 1
+            if not tracked.unavailable:
+                log.warning("zone %s unavailable: %s", zone.zone_id, err)
+            tracked.unavailable = True
+            self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
+            self.last_error = str(err)
+            return
+        if tracked.unavailable:
+            log.info("zone %s answers again", zone.zone_id)
+            tracked.unavailable = False
+        playing = now_playing(snapshot)
+        change = change_type(tracked.playing, playing)
+        if change is None:
+            return
+        self._apply(tracked, playing, change)
+
+    def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType) -> None:
+        zone = tracked.zone
+        began = time.monotonic()
+        previous = tracked.published
+        with self.write_lock:
+            if previous is not None and change is EventType.STATE:
+                images, art_hash = dict(previous.images), previous.art_hash
+            else:
+                try:
+                    renditions = self.pipeline.renditions(playing, zone.base_url)
+                except StorageError as err:
+                    # Keep the last good state published; the next tick tries again.
+                    self.counters.storage_failures += 1
+                    self.last_error = str(err)
+                    log.error(
+                        "zone %s: cannot store artwork, keeping the previous state: %s", zone.zone_id, err
+                    )
+                    return
+                images, art_hash = renditions.images, renditions.art_hash
+                self.counters.art_failures += renditions.art_failed
+            state = ZoneState(
+                zone_id=zone.zone_id,
+                name=zone.name,
+                coordinator_uid=zone.coordinator_uid,
+                members=zone.members,
+                state=playing.state,
+                source=playing.source,
+                title=playing.title,
+                artist=playing.artist,
+                album=playing.album,
+                station=playing.station,
+                duration=playing.duration,
+                art_url=playing.art_url,
+                art_hash=art_hash,
+                images=images,
+                version=next_version(previous.version if previous else 0, self.clock_ms()),
+                updated_at_ms=self.clock_ms(),
+            )
+            tracked.playing = playing
+            tracked.published = state
+            event = EventType.ZONE_ADDED if previous is None else change
+            self._pending[zone.zone_id] = (state, event)
+            self.counters.changes += 1
+            self._flush()
+        log.info(
+            "zone %s %s: %r by %r (%s, %s) in %d ms",
+            zone.zone_id, event.value, playing.title, playing.artist, playing.source.value,
+            playing.state.value, (time.monotonic() - began) * 1000,
+        )  # fmt: skip
+
+    def _flush(self) -> None:
+        """Publish the latest pending state of each zone; on failure keep it for the next tick."""
+        for zone_id, (state, event) in list(self._pending.items()):
+            try:
+                self.publisher.publish(state, event)
+            except PublishError as err:
+                self.counters.publish_failures += 1
+                self.last_error = str(err)
+                log.warning("Redis unavailable, %d zone(s) waiting: %s", len(self._pending), err)
+                return
+            del self._pending[zone_id]
+
+    def _beat(self) -> None:
+        try:
+            self.heartbeat_file.touch()
+        except OSError as err:
+            log.warning("cannot touch heartbeat file %s: %s", self.heartbeat_file, err)
+        payload = {
+            "pid": os.getpid(),
+            "started_at": self._started_at_ms,
+            "mode": "polling",
+            "zones": {zone_id: "polling" for zone_id in self._zones},
+            "counters": vars(self.counters),
+            "last_error": self.last_error,
+        }
+        ttl_seconds = max(10, int(self.poll_interval_seconds * 5))
+        try:
+            intact = self.publisher.heartbeat(payload, ttl_seconds)
+        except PublishError as err:
+            self.last_error = str(err)
+            return
+        if not intact:
+            self._reassert()
+
+    def _reassert(self) -> None:
+        """Redis came back empty (it keeps nothing on disk): write every zone's state again."""
+        states = [t.published for t in self._zones.values() if t.published is not None]
+        if states:
+            log.warning("Redis lost its state; re-asserting %d zone(s)", len(states))
+        for state in states:
+            self._pending.setdefault(state.zone_id, (state, EventType.ZONE_ADDED))
+        self._flush()

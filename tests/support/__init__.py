@@ -1,0 +1,1 @@
+"""Real collaborators for the tests: a redis-server, loopback addresses, waiting helpers."""

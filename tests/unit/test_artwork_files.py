@@ -1,0 +1,86 @@
+"""Opening renditions: only regular files under ARTWORK_DIR/art, described by their own fstat."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from artwork.files import ArtNotFound, art_root_readable, open_rendition
+from contract.layout import rendition_name
+from contract.profiles import BUILTIN_PROFILES
+from tests.support.gunicorn import write_rendition
+
+SQUARE = BUILTIN_PROFILES["square720"]
+
+
+def test_a_rendition_opens_with_its_size_and_mtime(artwork_dir: Path):
+    name = write_rendition(artwork_dir, SQUARE)
+    path = artwork_dir / name.relpath
+
+    rendition = open_rendition(artwork_dir, name)
+    with rendition.file:
+        assert rendition.file.read() == path.read_bytes()
+    assert rendition.size_bytes == path.stat().st_size
+    assert rendition.mtime_seconds == path.stat().st_mtime
+
+
+def test_a_missing_rendition_is_not_found(artwork_dir: Path):
+    with pytest.raises(ArtNotFound):
+        open_rendition(artwork_dir, rendition_name("never-rendered", SQUARE))
+
+
+def test_a_symlinked_rendition_is_refused_even_inside_the_volume(artwork_dir: Path, tmp_path: Path):
+    secret = tmp_path / "secret.bmp"
+    secret.write_bytes(b"BM not for clients")
+    name = rendition_name("linked", SQUARE)
+    link = artwork_dir / name.relpath
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+
+    with pytest.raises(ArtNotFound):
+        open_rendition(artwork_dir, name)
+
+
+def test_a_symlinked_fan_out_directory_is_refused(artwork_dir: Path, tmp_path: Path):
+    name = rendition_name("linked-dir", SQUARE)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / name.filename).write_bytes(b"BM outside")
+    (artwork_dir / "art").mkdir()
+    (artwork_dir / "art" / name.hash[:2]).symlink_to(outside, target_is_directory=True)
+
+    with pytest.raises(ArtNotFound):
+        open_rendition(artwork_dir, name)
+
+
+def test_a_fifo_under_a_valid_name_is_refused_without_blocking(artwork_dir: Path):
+    name = rendition_name("fifo", SQUARE)
+    path = artwork_dir / name.relpath
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+
+    with pytest.raises(ArtNotFound):
+        open_rendition(artwork_dir, name)
+
+
+def test_a_directory_under_a_valid_name_is_refused(artwork_dir: Path):
+    name = rendition_name("dir", SQUARE)
+    (artwork_dir / name.relpath).mkdir(parents=True)
+
+    with pytest.raises(ArtNotFound):
+        open_rendition(artwork_dir, name)
+
+
+def test_the_art_root_must_be_a_real_readable_directory(artwork_dir: Path, tmp_path: Path):
+    assert not art_root_readable(artwork_dir)  # not created yet
+
+    (artwork_dir / "art").mkdir()
+    assert art_root_readable(artwork_dir)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (artwork_dir / "art").rmdir()
+    (artwork_dir / "art").symlink_to(elsewhere, target_is_directory=True)
+    assert not art_root_readable(artwork_dir)

@@ -1,0 +1,95 @@
+"""The shared contract: profiles, names on disk, zone payloads, environment parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract.env import Env
+from contract.errors import ConfigError
+from contract.layout import parse_art_name, parse_art_relpath, rendition_name
+from contract.profiles import BUILTIN_PROFILES, parse_profiles
+from contract.zone import Member, Source, TransportState, ZoneState, zone_id_for
+
+
+def test_default_profiles_parse_in_order():
+    assert [p.name for p in parse_profiles("square720,bar320x960,jpeg720")] == [
+        "square720",
+        "bar320x960",
+        "jpeg720",
+    ]
+
+
+def test_custom_profile_takes_name_size_and_format():
+    (profile,) = parse_profiles("hub75=64x64.png")
+    assert (profile.name, profile.width, profile.height, profile.format) == ("hub75", 64, 64, "png")
+
+
+@pytest.mark.parametrize(
+    "bad", ["nosuch", "x=10x10.png", "a=320x240.gif", "Upper=320x240.png", "", "jpeg720,jpeg720"]
+)
+def test_bad_profiles_fail_naming_the_key(bad):
+    with pytest.raises(ConfigError, match=r"^ARTWORK_PROFILES"):
+        parse_profiles(bad)
+
+
+def test_rendition_names_round_trip_through_the_path_validator():
+    name = rendition_name("abc", BUILTIN_PROFILES["square720"])
+    assert parse_art_relpath(name.relpath) == name
+    assert parse_art_name(name.filename) == name
+
+
+def test_text_layouts_get_a_new_name_when_the_caption_changes():
+    bar = BUILTIN_PROFILES["bar320x960"]
+    assert rendition_name("abc", bar, "one") != rendition_name("abc", bar, "two")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../etc/passwd", "art/../x", "art/ab/../../etc", "/etc/passwd", "art/zz/" + "a" * 32 + "-square720.bmp"],
+)
+def test_anything_but_a_stored_rendition_path_is_refused(bad):
+    assert parse_art_relpath(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Living Room", "living-room"),
+        ("Küche", "kuche"),
+        ("  Bed/Room 2 ", "bed-room-2"),
+        ("???", "rincon-1"),
+    ],
+)
+def test_zone_id_is_a_slug_of_the_room_name(name, expected):
+    assert zone_id_for(name, "RINCON_1") == expected
+
+
+def test_zone_state_round_trips_through_the_redis_hash():
+    state = ZoneState(
+        zone_id="living-room",
+        name="Living Room",
+        coordinator_uid="RINCON_1",
+        members=(Member("RINCON_1", "Living Room"),),
+        state=TransportState.PLAYING,
+        source=Source.LIBRARY,
+        title="Café",
+        images={"jpeg720": "art/ab/x.jpg"},
+        version=7,
+        updated_at_ms=123,
+    )
+    assert ZoneState.from_redis_hash("living-room", state.to_redis_hash()) == state
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [({"N": "x"}, "N: 'x' is not an integer"), ({"N": "0"}, "N: 0 must be at least 1")],
+)
+def test_env_errors_name_the_key(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Env(environ).integer("N", 5, minimum=1)
+
+
+def test_env_flag_accepts_on_and_off():
+    assert Env({"E": "off"}).flag("E", default=True) is False
+    with pytest.raises(ConfigError, match="E: 'maybe' must be on or off"):
+        Env({"E": "maybe"}).flag("E", default=True)

@@ -1,0 +1,101 @@
+"""Command-line and environment parsing of fakesonos."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract.errors import ConfigError
+from fakesonos.cli import Config, SpeakerSpec, main, parse_config
+
+
+def test_defaults_are_two_speakers_demo_on_and_local_control():
+    config = parse_config([], {})
+
+    assert config == Config(
+        speakers=(SpeakerSpec("127.0.0.2", 1400, "Living Room"), SpeakerSpec("127.0.0.3", 1400, "Kitchen")),
+        control=("127.0.0.1", 5005),
+        demo=True,
+        demo_interval_seconds=8.0,
+        household_id=config.household_id,
+        log_level="INFO",
+    )
+    assert config.household_id.startswith("Sonos_")
+
+
+def test_environment_configures_everything():
+    config = parse_config(
+        [],
+        {
+            "FAKESONOS_SPEAKERS": "127.0.0.7:1401=Den, 127.0.0.8=Café",
+            "FAKESONOS_CONTROL": "0.0.0.0:6006",
+            "FAKESONOS_DEMO": "off",
+            "FAKESONOS_DEMO_INTERVAL_SECONDS": "2.5",
+            "FAKESONOS_HOUSEHOLD_ID": "Sonos_env",
+        },
+    )
+
+    assert config.speakers == (SpeakerSpec("127.0.0.7", 1401, "Den"), SpeakerSpec("127.0.0.8", 1400, "Café"))
+    assert (config.control, config.demo, config.demo_interval_seconds, config.household_id) == (
+        ("0.0.0.0", 6006),
+        False,
+        2.5,
+        "Sonos_env",
+    )
+
+
+def test_flags_win_over_environment():
+    environ = {
+        "FAKESONOS_SPEAKERS": "127.0.0.7=Den",
+        "FAKESONOS_DEMO": "off",
+        "FAKESONOS_CONTROL": "127.0.0.1:1",
+    }
+
+    config = parse_config(
+        [
+            "--speaker",
+            "127.0.0.9=Office",
+            "--demo",
+            "--control",
+            "127.0.0.1:7007",
+            "--demo-interval-seconds",
+            "1",
+        ],
+        environ,
+    )
+
+    assert config.speakers == (SpeakerSpec("127.0.0.9", 1400, "Office"),)
+    assert (config.demo, config.control, config.demo_interval_seconds) == (True, ("127.0.0.1", 7007), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        (["--speaker", "localhost=Den"], {}, "'localhost' is not an IPv4 address"),
+        (["--speaker", "127.0.0.2"], {}, "must look like 127.0.0.2=Living Room"),
+        (["--speaker", "127.0.0.2:99999=Den"], {}, "port '99999' must be an integer 1..65535"),
+        (["--speaker", "127.0.0.2=A", "--speaker", "127.0.0.2=B"], {}, "127.0.0.2:1400 is given twice"),
+        (["--speaker", "127.0.0.2=Den", "--speaker", "127.0.0.3=den"], {}, "same zone id 'den'"),
+        (["--control", "5005"], {}, "--control: '5005' must look like 127.0.0.1:5005"),
+        (["--demo-interval-seconds", "0"], {}, "--demo-interval-seconds: 0 must be at least 0.1"),
+        (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        ([], {"FAKESONOS_DEMO": "maybe"}, "FAKESONOS_DEMO: 'maybe' must be on or off"),
+        ([], {"FAKESONOS_SPEAKERS": "127.0.0.300=Den"}, "FAKESONOS_SPEAKERS: '127.0.0.300'"),
+        (
+            [],
+            {"FAKESONOS_DEMO_INTERVAL_SECONDS": "soon"},
+            "FAKESONOS_DEMO_INTERVAL_SECONDS: 'soon' is not a number",
+        ),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_clear_line(argv, environ, message, capsys):
+    assert main(argv, environ) == 2
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fakesonos: error: ")
+    assert message in lines[0]
+
+
+def test_parse_config_raises_config_error():
+    with pytest.raises(ConfigError, match="household id"):
+        parse_config(["--household-id", "has space"], {})

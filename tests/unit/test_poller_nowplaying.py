@@ -1,0 +1,80 @@
+"""What a zone is playing, decided from what the coordinator reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract.zone import EventType, Source, TransportState
+from poller.nowplaying import (
+    NowPlaying,
+    Snapshot,
+    change_type,
+    classify_source,
+    now_playing,
+    placeholder_label,
+)
+
+
+@pytest.mark.parametrize(
+    ("track_uri", "media_uri", "expected"),
+    [
+        ("x-file-cifs://nas/music/a.mp3", "x-rincon-queue:RINCON_1#0", Source.LIBRARY),
+        ("x-sonos-spotify:spotify%3atrack%3a1", "x-rincon-queue:RINCON_1#0", Source.STREAMING),
+        ("x-rincon-mp3radio://stream.example/live", "", Source.RADIO),
+        ("aac://stream.example/x", "x-sonosapi-stream:s1?sid=254", Source.RADIO),
+        ("x-rincon-stream:RINCON_1", "", Source.LINE_IN),
+        ("x-sonos-htastream:RINCON_1:spdif", "", Source.TV),
+        ("x-sonos-vli:RINCON_1:1,airplay:abc", "", Source.AIRPLAY),
+        ("", "", Source.NONE),
+        ("", "x-sonosapi-stream:s1?sid=254", Source.RADIO),
+    ],
+)
+def test_source_is_classified_from_the_track_uri_then_the_media_uri(track_uri, media_uri, expected):
+    assert classify_source(track_uri, media_uri) is expected
+
+
+def library(title: str = "Song", state: str = "PLAYING", art: str = "/getaa?s=1&amp;u=x") -> Snapshot:
+    return Snapshot(
+        transport_state=state,
+        track_uri="x-file-cifs://nas/a.mp3",
+        media_uri="x-rincon-queue:RINCON_1#0",
+        title=title,
+        artist="Artist",
+        album="Album",
+        duration="0:03:30",
+        album_art=art,
+    )
+
+
+def test_art_url_has_html_entities_unescaped():
+    assert now_playing(library()).art_url == "/getaa?s=1&u=x"
+
+
+def test_a_new_title_is_a_track_change():
+    assert change_type(now_playing(library("A")), now_playing(library("B"))) is EventType.TRACK
+
+
+def test_pausing_is_a_state_change_not_a_track_change():
+    before, after = now_playing(library()), now_playing(library(state="PAUSED_PLAYBACK"))
+    assert change_type(before, after) is EventType.STATE
+
+
+def test_nothing_changed_means_no_event():
+    assert change_type(now_playing(library()), now_playing(library())) is None
+
+
+def test_line_in_never_carries_art_from_before():
+    snapshot = Snapshot(
+        "PLAYING", "x-rincon-stream:RINCON_1", "", title="Audio Component", album_art="/getaa"
+    )
+    playing = now_playing(snapshot)
+    assert playing.art_url == ""
+    assert placeholder_label(playing) == "Line-in"
+
+
+def test_unknown_transport_state_counts_as_stopped():
+    assert now_playing(library(state="WEIRD")).state is TransportState.STOPPED
+
+
+def test_idle_zone_gets_the_nothing_playing_placeholder():
+    assert placeholder_label(NowPlaying(TransportState.STOPPED, Source.NONE)) == "Nothing playing"

@@ -1,0 +1,90 @@
+"""Renditions: exact sizes, formats the display clients can decode, bounded decoding."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from contract.profiles import BUILTIN_PROFILES, parse_profiles
+from poller.errors import ArtRejected
+from poller.render import Caption, decode_art, largest_size, placeholder_art, render, render_all
+from tests.support.images import is_baseline_jpeg, jpeg_bytes
+
+CAPTION = Caption("Título largo de una canción que no cabe", "Artist", "Album")
+
+
+@pytest.fixture
+def base():
+    with decode_art(jpeg_bytes(1500, 1500), 40_000_000, (720, 720)) as image:
+        yield image
+
+
+@pytest.mark.parametrize("name", list(BUILTIN_PROFILES))
+def test_every_builtin_profile_renders_at_exactly_its_size(base, name):
+    profile = BUILTIN_PROFILES[name]
+    with Image.open(io.BytesIO(render(base, profile, CAPTION))) as out:
+        assert out.size == (profile.width, profile.height)
+        assert out.format == {"bmp": "BMP", "jpeg": "JPEG", "png": "PNG"}[profile.format]
+
+
+def test_square720_is_an_uncompressed_8_bit_bmp_with_at_most_64_colours(base):
+    data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
+    assert data[:2] == b"BM"
+    assert int.from_bytes(data[28:30], "little") == 8  # bits per pixel
+    assert int.from_bytes(data[30:34], "little") == 0  # BI_RGB: no compression
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.mode == "P"
+        assert len(out.getcolors(256) or []) <= 64
+
+
+def test_jpeg_renditions_are_baseline_even_from_a_progressive_source():
+    source = io.BytesIO()
+    with Image.open(io.BytesIO(jpeg_bytes(800, 800))) as image:
+        image.save(source, format="JPEG", progressive=True)
+    with decode_art(source.getvalue(), 40_000_000, (720, 720)) as base:
+        data = render(base, BUILTIN_PROFILES["jpeg720"], CAPTION)
+    assert is_baseline_jpeg(data)
+
+
+def test_custom_profile_renders_at_its_size(base):
+    (profile,) = parse_profiles("panel=320x240.png")
+    with Image.open(io.BytesIO(render(base, profile, CAPTION))) as out:
+        assert out.size == (320, 240)
+
+
+def test_large_jpeg_is_reduced_while_decoding():
+    with decode_art(jpeg_bytes(3000, 3000), 40_000_000, (720, 720)) as image:
+        assert 1440 <= image.width < 3000
+
+
+def test_too_many_pixels_is_rejected_before_decoding():
+    with pytest.raises(ArtRejected, match="ART_MAX_PIXELS"):
+        decode_art(jpeg_bytes(2000, 2000), 1_000_000, (720, 720))
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", jpeg_bytes()[:2000]])
+def test_garbage_and_truncated_images_are_rejected(data):
+    with pytest.raises(ArtRejected):
+        decode_art(data, 40_000_000, (720, 720))
+
+
+def test_transparent_png_is_flattened_to_rgb():
+    out = io.BytesIO()
+    with Image.new("RGBA", (100, 100), (255, 0, 0, 0)) as image:
+        image.save(out, format="PNG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
+        assert base.mode == "RGB"
+        assert base.getpixel((50, 50)) == (0, 0, 0)
+
+
+def test_placeholder_renders_for_every_default_profile():
+    profiles = parse_profiles("square720,bar320x960,jpeg720")
+    with placeholder_art("Line-in") as base:
+        outputs = render_all(base, profiles, Caption())
+    assert set(outputs) == {"square720", "bar320x960", "jpeg720"}
+
+
+def test_largest_size_ignores_the_long_side_of_the_bar():
+    assert largest_size(parse_profiles("bar320x960,jpeg480")) == (480, 480)
