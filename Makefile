@@ -21,13 +21,13 @@ $(BIN)/.installed: requirements-dev.txt services/*/requirements.txt
 venv: $(BIN)/.installed ## Create .venv and install everything the tests need
 
 test: venv ## Run the whole test suite (starts its own redis-server; compose tests need Docker)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-unit: venv ## Run the unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: venv ## Run the integration tests only
-	$(BIN)/python -m pytest -n 2 tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
 
 test-e2e: venv ## Run the compose end-to-end tests only
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)

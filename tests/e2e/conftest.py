@@ -10,8 +10,10 @@ import pytest
 from tests.support.compose import ComposeStack, engine_unavailable_reason
 from tests.support.net import free_port
 
-# Addresses of the emulated speakers: a block no integration test worker uses.
-SPEAKERS = {"living-room": ("127.0.200.2", "Living Room"), "kitchen": ("127.0.200.3", "Kitchen")}
+# Emulated speakers on a loopback block no integration-test worker uses, different per process so
+# that two stacks (two xdist workers, or two checkouts) never fight over the same address.
+_BLOCK = f"127.0.{200 + os.getpid() % 50}"
+SPEAKERS = {"living-room": (f"{_BLOCK}.2", "Living Room"), "kitchen": (f"{_BLOCK}.3", "Kitchen")}
 
 
 @pytest.fixture(scope="session")

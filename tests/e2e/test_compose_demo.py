@@ -13,7 +13,8 @@ from PIL import Image
 from tests.support.compose import ComposeStack
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose"), pytest.mark.timeout(1200)]
+# The suite runs with `--dist loadfile`, so every test of this module shares one stack on one worker.
+pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
 
 
 def http_get(url: str, timeout_seconds: float = 5) -> tuple[int, bytes]:
