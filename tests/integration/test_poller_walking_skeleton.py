@@ -5,19 +5,16 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 import pytest
 import redis
 from PIL import Image
 
 from fakesonos import Household
-from fakesonos.covers import generated_cover
-from fakesonos.model import Track
 from tests.support.images import is_baseline_jpeg
-from tests.support.processes import ServiceProcess, service_env
+from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
@@ -33,79 +30,19 @@ def household(fake_household: Callable[..., Household]) -> Household:
     return household
 
 
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def start_poller(
-    redis_url: str, artwork_dir: Path, tmp_path: Path
-) -> Iterator[Callable[[Household], ServiceProcess]]:
-    started: list[ServiceProcess] = []
-
-    def start(household: Household) -> ServiceProcess:
-        speakers = ",".join(s.ip for s in household.speakers)
-        env = service_env(
-            REDIS_URL=redis_url,
-            ARTWORK_DIR=str(artwork_dir),
-            SONOS_SPEAKERS=speakers,
-            POLL_INTERVAL_SECONDS="1",
-            POLLER_HEARTBEAT_FILE=str(tmp_path / "heartbeat"),
-        )
-        process = ServiceProcess("poller", env, tmp_path / f"poller-{len(started)}.log")
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.close()
-
-
-def track(title: str, *, cover: bool = True) -> Track:
-    return Track(
-        title, "The Artist", "The Album", cover=generated_cover(title, "The Artist") if cover else None
-    )
-
-
-def zone_hash(client: redis.Redis) -> dict[str, str]:
-    return client.hgetall(f"sonos:zone:{ZONE}")  # type: ignore[return-value]
-
-
-def zone_with_title(client: redis.Redis, title: str) -> dict[str, str] | None:
-    zone = zone_hash(client)
-    return zone if zone.get("title") == title else None
-
-
-def stream_entries(client: redis.Redis, after_id: str) -> list[tuple[str, dict[str, str]]]:
-    return cast(list[tuple[str, dict[str, str]]], client.xrange("sonos:events", min=f"({after_id}"))
-
-
-def wait_for_title(
-    client: redis.Redis, title: str, poller: ServiceProcess, timeout_seconds: float
-) -> dict[str, str]:
-    return wait_for(
-        lambda: zone_with_title(client, title),
-        timeout_seconds=timeout_seconds,
-        what=lambda: f"title {title!r} in Redis; poller log:\n{poller.output()}",
-    )
-
-
 def test_new_track_appears_within_3_s_as_hash_stream_message_and_images(
-    household: Household, client: redis.Redis, start_poller, artwork_dir: Path
+    household: Household, client: redis.Redis, pollers: PollerRunner, artwork_dir: Path
 ):
-    poller = start_poller(household)
-    first = wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+    poller = pollers.start(household)
+    first = wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     pubsub = client.pubsub()  # type: ignore[no-untyped-call]
     pubsub.subscribe("sonos:changes")
     wait_for(lambda: pubsub.get_message(timeout=0.1), 5, what="subscribe confirmation")
-    last_id = stream_entries(client, "0")[-1][0]
+    last_id = stream_entries(client)[-1][0]
 
     household.speaker(ZONE).set_track(track("Café Nouveau"))
     changed_at = time.monotonic()
-    zone = wait_for_title(client, "Café Nouveau", poller, timeout_seconds=3)
+    zone = wait_for_title(client, ZONE, "Café Nouveau", poller, timeout_seconds=3)
     assert time.monotonic() - changed_at < 3
 
     entries = stream_entries(client, last_id)
@@ -128,12 +65,12 @@ def test_new_track_appears_within_3_s_as_hash_stream_message_and_images(
 
 
 def test_track_without_art_gets_a_placeholder_not_the_previous_art(
-    household: Household, client: redis.Redis, start_poller, artwork_dir: Path
+    household: Household, client: redis.Redis, pollers: PollerRunner, artwork_dir: Path
 ):
-    poller = start_poller(household)
-    first = wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+    poller = pollers.start(household)
+    first = wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     household.speaker(ZONE).set_track(track("No Cover Here", cover=False))
-    zone = wait_for_title(client, "No Cover Here", poller, timeout_seconds=5)
+    zone = wait_for_title(client, ZONE, "No Cover Here", poller, timeout_seconds=5)
     assert zone["art_hash"] == ""
     assert json.loads(zone["images"])["square720"] != json.loads(first["images"])["square720"]
     with Image.open(artwork_dir / json.loads(zone["images"])["square720"]) as image:
@@ -141,39 +78,55 @@ def test_track_without_art_gets_a_placeholder_not_the_previous_art(
 
 
 def test_zone_state_is_reasserted_after_redis_restarts_empty(
-    household: Household, client: redis.Redis, start_poller, redis_server: RedisServer
+    household: Household, client: redis.Redis, pollers: PollerRunner, redis_server: RedisServer
 ):
-    poller = start_poller(household)
-    wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+    poller = pollers.start(household)
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     redis_server.restart(down_seconds=2)
-    zone = wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+    zone = wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     assert client.sismember("sonos:zones", ZONE)
     assert zone["name"] == "Living Room"
     assert poller.process.poll() is None
 
 
-def test_heartbeat_reports_pid_mode_and_zones(household: Household, client: redis.Redis, start_poller):
-    poller = start_poller(household)
-    beat = wait_for(lambda: cast(str | None, client.get("sonos:poller")), 15, what="heartbeat")
-    payload = json.loads(beat)
+def test_a_change_made_while_redis_is_down_is_published_when_it_returns(
+    household: Household, client: redis.Redis, pollers: PollerRunner, redis_server: RedisServer
+):
+    poller = pollers.start(household)
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
+    redis_server.stop()
+    household.speaker(ZONE).set_track(track("While Redis Was Away"))
+    wait_for(lambda: "Redis unavailable" in poller.output(), 10, what=poller.output)
+    redis_server.start()
+    wait_for_title(client, ZONE, "While Redis Was Away", poller, timeout_seconds=15)
+    assert poller.output().count("Redis unavailable") == 1, "the outage is logged once, not every tick"
+
+
+def test_heartbeat_reports_pid_mode_and_zones(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    poller = pollers.start(household)
+    payload = wait_for(lambda: heartbeat(client), 15, what="heartbeat")
     assert payload["pid"] == poller.process.pid
     assert payload["zones"] == {ZONE: "polling"}
     assert 0 < client.ttl("sonos:poller") <= 60
 
 
 def test_sigterm_stops_the_poller_with_exit_0_within_2_s(
-    household: Household, client: redis.Redis, start_poller
+    household: Household, client: redis.Redis, pollers: PollerRunner
 ):
-    poller = start_poller(household)
-    wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+    poller = pollers.start(household)
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     began = time.monotonic()
     assert poller.terminate() == 0
     assert time.monotonic() - began < 2, poller.output()
 
 
-def test_a_vanished_speaker_does_not_stop_the_poller(household: Household, client: redis.Redis, start_poller):
-    poller = start_poller(household)
-    wait_for_title(client, "Opening Song", poller, timeout_seconds=15)
+def test_a_vanished_speaker_does_not_stop_the_poller(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    poller = pollers.start(household)
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     household.stop()
     wait_for(
         lambda: "unavailable" in poller.output(),
@@ -181,4 +134,4 @@ def test_a_vanished_speaker_does_not_stop_the_poller(household: Household, clien
         what=lambda: f"a warning about the vanished speaker in:\n{poller.output()}",
     )
     assert poller.process.poll() is None
-    assert zone_hash(client)["title"] == "Opening Song", "the last good state stays published"
+    assert zone_hash(client, ZONE)["title"] == "Opening Song", "the last good state stays published"

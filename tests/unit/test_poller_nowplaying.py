@@ -78,3 +78,31 @@ def test_unknown_transport_state_counts_as_stopped():
 
 def test_idle_zone_gets_the_nothing_playing_placeholder():
     assert placeholder_label(NowPlaying(TransportState.STOPPED, Source.NONE)) == "Nothing playing"
+
+
+RADIO_DIDL = (
+    '<DIDL-Lite xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    ' xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/"'
+    ' xmlns:r="urn:schemas-rinconnetworks-com:metadata-1-0/"'
+    ' xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/">'
+    '<item id="-1" parentID="-1" restricted="true"><r:streamContent>Artist - Title</r:streamContent>'
+    "<upnp:albumArtURI>/getaa?s=1&amp;u=x-rincon-mp3radio%3a%2f%2fradio</upnp:albumArtURI>"
+    "<dc:title>Station</dc:title><upnp:class>object.item</upnp:class></item></DIDL-Lite>"
+)
+
+
+def test_radio_art_is_read_from_the_didl_when_soco_leaves_it_empty():
+    track = {"uri": "x-rincon-mp3radio://radio", "title": "Title", "artist": "Artist", "album_art": "",
+             "metadata": RADIO_DIDL, "duration": "0:00:00"}  # fmt: skip
+    snapshot = Snapshot.from_soco(
+        track, {"current_transport_state": "PLAYING"}, {"uri": "", "channel": "Station"}
+    )
+    playing = now_playing(snapshot)
+    assert playing.art_url == "/getaa?s=1&u=x-rincon-mp3radio%3a%2f%2fradio"
+    assert (playing.source, playing.station) == (Source.RADIO, "Station")
+
+
+@pytest.mark.parametrize("metadata", ["", "NOT_IMPLEMENTED", "<DIDL-Lite><broken", "<DIDL-Lite/>"])
+def test_missing_or_broken_didl_gives_no_art(metadata):
+    track = {"uri": "x-rincon-mp3radio://radio", "metadata": metadata}
+    assert Snapshot.from_soco(track, {}, {}).album_art == ""

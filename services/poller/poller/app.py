@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from functools import partial
 from types import FrameType
@@ -21,6 +22,8 @@ from poller import sonos
 from poller.art import ArtFetcher
 from poller.config import Settings
 from poller.errors import StorageError
+from poller.housekeeping import sweep
+from poller.load import LoadMonitor, memory_cgroup_enabled
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher, connect
 from poller.service import Poller
@@ -65,6 +68,16 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
         poll_interval_seconds=settings.poll_interval_seconds,
         discovery_interval_seconds=settings.discovery_interval_seconds,
         heartbeat_file=settings.heartbeat_file,
+        housekeeping=lambda keep: sweep(
+            settings.artwork_dir,
+            max_bytes=settings.cache_max_mb * 1024 * 1024,
+            max_temp_age_seconds=settings.temp_max_age_seconds,
+            keep=keep,
+            now=time.time(),
+        ),
+        housekeeping_interval_seconds=min(60.0, settings.temp_max_age_seconds / 2),
+        load=LoadMonitor(settings.cpu_threshold_percent, settings.memory_threshold_percent),
+        resource_check_interval_seconds=settings.resource_check_interval_seconds,
     )
     return poller, client
 
@@ -90,6 +103,11 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except StorageError as err:
         log.error("%s", err)
         return 1
+    if not memory_cgroup_enabled():
+        log.warning(
+            "the kernel's memory cgroup is disabled, so compose memory limits do nothing: on a Raspberry Pi "
+            "append 'cgroup_enable=memory' to /boot/firmware/cmdline.txt and reboot"
+        )
     loop = threading.Thread(target=poller.run, name="poll-loop", daemon=True)
     log.info(
         "poller started: speakers=%s profiles=%s interval=%ss",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import unescape
+from xml.etree import ElementTree
 
 from contract.zone import EventType, Source, TransportState
 
@@ -18,6 +19,7 @@ _RADIO_PREFIXES = (
     "hls-radio:",
 )
 _LIBRARY_PREFIXES = ("x-file-cifs:", "x-smb:", "x-rincon-playlist:")
+_UPNP_NS = "urn:schemas-upnp-org:metadata-1-0/upnp/"
 _STREAMING_PREFIXES = ("x-sonos-http:", "x-sonos-spotify:", "x-sonosprog-http:", "http:", "https:")
 
 
@@ -49,8 +51,21 @@ class Snapshot:
             album=track.get("album") or "",
             channel=media.get("channel") or "",
             duration=track.get("duration") or "",
-            album_art=track.get("album_art") or "",
+            # soco drops the art of radio whose streamContent names an artist; the DIDL still has it.
+            album_art=track.get("album_art") or didl_album_art(track.get("metadata") or ""),
         )
+
+
+def didl_album_art(metadata: str) -> str:
+    """The first `upnp:albumArtURI` in a DIDL-Lite document, or empty."""
+    if not metadata.startswith("<DIDL-Lite"):
+        return ""
+    try:
+        root = ElementTree.fromstring(metadata)  # noqa: S314 - expat refuses entity expansion bombs
+    except ElementTree.ParseError:
+        return ""
+    art = root.find(f".//{{{_UPNP_NS}}}albumArtURI")
+    return (art.text or "").strip() if art is not None else ""
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,10 @@ class ArtPipeline:
             self._store.put(self._name(source_id, profile, caption), render(base, profile, caption))
 
     def _result(self, source_id: str, caption: Caption, *, art_failed: bool = False) -> Renditions:
-        images = {p.name: self._name(source_id, p, caption).relpath for p in self._profiles}
+        names = [self._name(source_id, p, caption) for p in self._profiles]
+        for name in names:
+            self._store.touch(name)
+        images = {p.name: name.relpath for p, name in zip(self._profiles, names, strict=True)}
         art_hash = "" if source_id.startswith("placeholder:") else source_id
         return Renditions(images, art_hash, art_failed)
 

@@ -45,6 +45,23 @@ class RedisPublisher:
         except redis.RedisError as err:
             raise PublishError(f"Redis write failed: {err}") from err
 
+    def remove(self, zone_id: str) -> None:
+        """A zone is gone (regrouped or allow-listed away): drop its state and say so."""
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.srem(self._keys.zones, zone_id)
+            pipe.delete(self._keys.zone(zone_id))
+            pipe.xadd(
+                self._keys.events,
+                {"type": EventType.ZONE_REMOVED.value, "zone": zone_id},
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
+            pipe.publish(self._keys.changes, json.dumps({"id": zone_id, "removed": True}))
+            pipe.execute()
+        except redis.RedisError as err:
+            raise PublishError(f"Redis write failed: {err}") from err
+
     def heartbeat(self, payload: dict[str, Any], ttl_seconds: int) -> bool:
         """Refresh the heartbeat; False when it had vanished (Redis restarted and lost everything)."""
         try:

@@ -8,10 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from contract.zone import EventType, ZoneState
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
+from poller.housekeeping import SweepResult
+from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
@@ -20,6 +23,8 @@ from poller.sonos import Zone
 log = logging.getLogger(__name__)
 
 _EMPTY_RETRY_SECONDS = 5.0
+_OVERLOAD_SLOWDOWN = 3  # poll this many times less often while overloaded
+_MAX_DEFERRALS = 3  # a deferred track change is rendered anyway after this many passes
 
 
 @dataclass
@@ -31,6 +36,9 @@ class Counters:
     speaker_failures: int = 0
     publish_failures: int = 0
     storage_failures: int = 0
+    deferred_renders: int = 0
+    temp_files_removed: int = 0
+    renditions_evicted: int = 0
 
 
 @dataclass
@@ -39,6 +47,8 @@ class _Tracked:
     playing: NowPlaying | None = None
     published: ZoneState | None = None
     unavailable: bool = False
+    regrouped: bool = False  # members or name changed: publish even if the music did not
+    deferrals: int = 0
 
 
 def next_version(previous: int, now_ms: int) -> int:
@@ -58,13 +68,22 @@ class Poller:
     poll_interval_seconds: float
     discovery_interval_seconds: float
     heartbeat_file: Path
+    housekeeping: Callable[[set[str]], SweepResult]
+    housekeeping_interval_seconds: float = 60.0
+    load: LoadMonitor | None = None
+    resource_check_interval_seconds: float = 30.0
     clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     counters: Counters = field(default_factory=Counters)
     last_error: str = ""
     _zones: dict[str, _Tracked] = field(default_factory=dict)
     _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
+    _removals: set[str] = field(default_factory=set)
+    _redis_down: bool = False
+    _heartbeat_seen: bool = False  # the first beat of a run finds no key; that is not a lost Redis
     _next_discovery: float = 0.0
+    _next_housekeeping: float = 0.0
+    _next_load_check: float = 0.0
     _last_tick: float = field(default_factory=time.monotonic)
     _started_at_ms: int = 0
 
@@ -74,7 +93,15 @@ class Poller:
         while not self.stop.is_set():
             began = time.monotonic()
             self.tick()
-            self.stop.wait(max(0.0, self.poll_interval_seconds - (time.monotonic() - began)))
+            self.stop.wait(max(0.0, self.current_interval_seconds() - (time.monotonic() - began)))
+
+    def overloaded(self) -> bool:
+        """Whether the last load sample was over a threshold."""
+        return self.load is not None and self.load.latest.overloaded
+
+    def current_interval_seconds(self) -> float:
+        """The polling interval, stretched while overloaded."""
+        return self.poll_interval_seconds * (_OVERLOAD_SLOWDOWN if self.overloaded() else 1)
 
     def seconds_since_tick(self) -> float:
         """How long since the loop last completed a pass (read by the watchdog)."""
@@ -82,6 +109,9 @@ class Poller:
 
     def tick(self) -> None:
         """One pass over every zone, then flush what Redis has not yet taken."""
+        if self.load is not None and time.monotonic() >= self._next_load_check:
+            self._next_load_check = time.monotonic() + self.resource_check_interval_seconds
+            self.load.sample()
         if time.monotonic() >= self._next_discovery:
             self._refresh_zones()
         for zone_id in list(self._zones):
@@ -90,7 +120,20 @@ class Poller:
             self._poll(self._zones[zone_id])
         self._flush()
         self._beat()
+        if time.monotonic() >= self._next_housekeeping:
+            self._housekeep()
         self._last_tick = time.monotonic()
+
+    def referenced_images(self) -> set[str]:
+        """Every rendition a zone currently shows (published or waiting for Redis): never evicted."""
+        return {path for t in self._zones.values() if t.published for path in t.published.images.values()}
+
+    def _housekeep(self) -> None:
+        self._next_housekeeping = time.monotonic() + self.housekeeping_interval_seconds
+        with self.write_lock:
+            result = self.housekeeping(self.referenced_images())
+        self.counters.temp_files_removed += result.temp_files_removed
+        self.counters.renditions_evicted += result.renditions_evicted
 
     def _refresh_zones(self) -> None:
         self._next_discovery = time.monotonic() + self.discovery_interval_seconds
@@ -107,12 +150,15 @@ class Poller:
             if tracked is None:
                 log.info("zone %s found (%s)", zone_id, ", ".join(m.name for m in zone.members))
                 self._zones[zone_id] = _Tracked(zone)
+                self._removals.discard(zone_id)
             else:
+                tracked.regrouped |= (tracked.zone.members, tracked.zone.name) != (zone.members, zone.name)
                 tracked.zone = zone
         for zone_id in set(self._zones) - set(found):
             log.info("zone %s is gone", zone_id)
             del self._zones[zone_id]
             self._pending.pop(zone_id, None)
+            self._removals.add(zone_id)
 
     def _poll(self, tracked: _Tracked) -> None:
         zone = tracked.zone
@@ -131,8 +177,16 @@ class Poller:
             tracked.unavailable = False
         playing = now_playing(snapshot)
         change = change_type(tracked.playing, playing)
+        if change is None and tracked.regrouped:
+            change = EventType.STATE
         if change is None:
             return
+        if change is EventType.TRACK and self.overloaded() and tracked.deferrals < _MAX_DEFERRALS:
+            tracked.deferrals += 1
+            self.counters.deferred_renders += 1
+            return
+        tracked.deferrals = 0
+        tracked.regrouped = False
         self._apply(tracked, playing, change)
 
     def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType) -> None:
@@ -186,16 +240,36 @@ class Poller:
         )  # fmt: skip
 
     def _flush(self) -> None:
-        """Publish the latest pending state of each zone; on failure keep it for the next tick."""
+        """Publish removals and the latest pending state of each zone; on failure retry next tick."""
+        for zone_id in list(self._removals):
+            if not self._write(partial(self.publisher.remove, zone_id)):
+                return
+            self._removals.discard(zone_id)
         for zone_id, (state, event) in list(self._pending.items()):
-            try:
-                self.publisher.publish(state, event)
-            except PublishError as err:
-                self.counters.publish_failures += 1
-                self.last_error = str(err)
-                log.warning("Redis unavailable, %d zone(s) waiting: %s", len(self._pending), err)
+            if not self._write(partial(self.publisher.publish, state, event)):
                 return
             del self._pending[zone_id]
+
+    def _write(self, publish: Callable[[], None]) -> bool:
+        try:
+            publish()
+        except PublishError as err:
+            self._redis_failed(err)
+            return False
+        self._redis_answered()
+        return True
+
+    def _redis_failed(self, err: PublishError) -> None:
+        self.counters.publish_failures += 1
+        self.last_error = str(err)
+        if not self._redis_down:
+            self._redis_down = True
+            log.warning("Redis unavailable; still watching, keeping the latest state per zone: %s", err)
+
+    def _redis_answered(self) -> None:
+        if self._redis_down:
+            self._redis_down = False
+            log.info("Redis answers again")
 
     def _beat(self) -> None:
         try:
@@ -208,16 +282,20 @@ class Poller:
             "mode": "polling",
             "zones": {zone_id: "polling" for zone_id in self._zones},
             "counters": vars(self.counters),
+            "overloaded": self.overloaded(),
+            "load_samples": self.load.samples if self.load else 0,
             "last_error": self.last_error,
         }
         ttl_seconds = max(10, int(self.poll_interval_seconds * 5))
         try:
             intact = self.publisher.heartbeat(payload, ttl_seconds)
         except PublishError as err:
-            self.last_error = str(err)
+            self._redis_failed(err)
             return
-        if not intact:
+        self._redis_answered()
+        if not intact and self._heartbeat_seen:
             self._reassert()
+        self._heartbeat_seen = True
 
     def _reassert(self) -> None:
         """Redis came back empty (it keeps nothing on disk): write every zone's state again."""

@@ -10,6 +10,7 @@ from typing import Any
 import requests
 import soco
 import soco.config
+import soco.discovery
 import soco.exceptions
 
 from contract.zone import Member, zone_id_for
@@ -57,38 +58,51 @@ def speakers_from_seeds(seeds: Iterable[SpeakerAddress]) -> list[Any]:
 
 
 def discover_speakers(timeout_seconds: float) -> list[Any]:
-    """SSDP discovery; empty when nothing answered."""
+    """SSDP discovery, then a scan of the local networks for port 1400; empty when nothing answered."""
     try:
         found = soco.discover(timeout=timeout_seconds)
+        if not found:
+            log.warning("SSDP discovery found no speaker; scanning the local networks (set SONOS_SPEAKERS)")
+            found = soco.discovery.scan_network(multi_household=True)
     except _SOCO_ERRORS as err:
-        log.warning("SSDP discovery failed: %s", err)
+        log.warning("speaker discovery failed: %s", err)
         return []
     return list(found or [])
 
 
 def resolve_zones(speakers: Iterable[Any], allow: tuple[str, ...], household: str) -> list[Zone]:
-    """The distinct groups of the given speakers, named after their coordinators."""
+    """Every group of the households the speakers belong to, named after their coordinators."""
     zones: dict[str, Zone] = {}
+    households_done: set[str] = set()
     for speaker in speakers:
         try:
-            if household and speaker.household_id != household:
+            speaker_household = speaker.household_id
+            if (household and speaker_household != household) or speaker_household in households_done:
                 continue
-            group = speaker.group
-            coordinator = group.coordinator if group is not None else None
-            if coordinator is None or coordinator.uid in zones:
-                continue
-            name = coordinator.player_name or coordinator.uid
-            if allow and name not in allow and zone_id_for(name, coordinator.uid) not in allow:
-                continue
-            members = tuple(
-                sorted((Member(m.uid, m.player_name or m.uid) for m in group.members), key=lambda m: m.name)
-            )
-            zones[coordinator.uid] = Zone(
-                zone_id_for(name, coordinator.uid), name, coordinator.uid, members, coordinator
-            )
+            # One answering speaker describes its whole household, so seeds are only entry points.
+            groups = speaker.all_groups
+            households_done.add(speaker_household)
+            for group in groups:
+                zone = _zone_of(group, allow)
+                if zone is not None:
+                    zones.setdefault(zone.coordinator_uid, zone)
         except _SOCO_ERRORS as err:
             log.warning("speaker %s unavailable while resolving zones: %s", speaker.ip_address, err)
     return list(zones.values())
+
+
+def _zone_of(group: Any, allow: tuple[str, ...]) -> Zone | None:
+    coordinator = group.coordinator
+    if coordinator is None:
+        return None
+    name = coordinator.player_name or coordinator.uid
+    zone_id = zone_id_for(name, coordinator.uid)
+    if allow and name not in allow and zone_id not in allow:
+        return None
+    members = tuple(
+        sorted((Member(m.uid, m.player_name or m.uid) for m in group.members), key=lambda m: m.name)
+    )
+    return Zone(zone_id, name, coordinator.uid, members, coordinator)
 
 
 def read_snapshot(zone: Zone) -> Snapshot:

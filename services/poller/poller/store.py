@@ -39,6 +39,11 @@ class ArtworkStore:
         """Whether a rendition is already on disk."""
         return self.path(name).is_file()
 
+    def touch(self, name: ArtName) -> None:
+        """Mark a rendition as just used, for least-recently-used eviction."""
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self.path(name))
+
     def put(self, name: ArtName, data: bytes) -> None:
         """Write data under name: temp file, fsync, rename; no partial file is ever visible."""
         target = self.path(name)

@@ -1,0 +1,174 @@
+"""The poller keeps zones, load and the artwork volume in bounds (real process, fakesonos, redis)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from contract.profiles import parse_profiles
+from fakesonos import Household
+from fakesonos.covers import generated_cover
+from fakesonos.model import Track
+from poller.app import build_poller
+from poller.config import Settings, SpeakerAddress
+from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, wait_for_zone
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_grouping_removes_the_member_zone_and_updates_the_coordinator(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    household = fake_household("Living Room", "Kitchen")
+    household.speaker("living-room").set_track(track("Shared Song"))
+    household.speaker("kitchen").set_track(track("Kitchen Song"))
+    poller = pollers.start(household, DISCOVERY_INTERVAL_SECONDS="1")
+    wait_for_title(client, "kitchen", "Kitchen Song", poller, timeout_seconds=15)
+    wait_for_title(client, "living-room", "Shared Song", poller, timeout_seconds=15)
+
+    household.group("living-room", ["kitchen"])
+
+    # soco caches the topology for 5 s, so a regroup is seen within about two discovery passes of that.
+    wait_for(
+        lambda: not client.exists("sonos:zone:kitchen"),
+        20,
+        what=lambda: f"kitchen removed\n{poller.output()}",
+    )
+    assert client.smembers("sonos:zones") == {"living-room"}
+    living = wait_for_zone(
+        client,
+        "living-room",
+        poller,
+        timeout_seconds=10,
+        condition=lambda z: len(json.loads(z["members"])) == 2,
+        what="both speakers in living-room",
+    )
+    assert {m["name"] for m in json.loads(living["members"])} == {"Living Room", "Kitchen"}
+    types = [(e["type"], e["zone"]) for _, e in stream_entries(client)]
+    assert ("zone_removed", "kitchen") in types
+    assert types[-1] == ("state", "living-room")
+
+    household.ungroup("kitchen")
+    wait_for(lambda: client.exists("sonos:zone:kitchen"), 20, what=lambda: f"kitchen back\n{poller.output()}")
+    assert ("zone_added", "kitchen") in [(e["type"], e["zone"]) for _, e in stream_entries(client)][
+        len(types) :
+    ]
+
+
+def test_zone_allow_list_publishes_only_the_listed_zones(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    household = fake_household("Living Room", "Kitchen")
+    household.speaker("kitchen").set_track(track("Kitchen Song"))
+    poller = pollers.start(household, SONOS_ZONES="Kitchen")
+    wait_for_title(client, "kitchen", "Kitchen Song", poller, timeout_seconds=15)
+    assert client.smembers("sonos:zones") == {"kitchen"}
+
+
+def test_one_seed_speaker_finds_every_zone_of_its_household(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    household = fake_household("Living Room", "Kitchen", "Office")
+    seed = household.speaker("office").ip
+    poller = pollers.start(household, SONOS_SPEAKERS=seed)
+    wait_for(lambda: client.scard("sonos:zones") == 3, 15, what=lambda: f"three zones\n{poller.output()}")
+
+
+def test_overload_is_logged_and_load_is_sampled_per_interval_not_per_loop(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    household = fake_household("Living Room")
+    poller = pollers.start(
+        household,
+        POLL_INTERVAL_SECONDS="0.2",
+        MEMORY_THRESHOLD_PERCENT="1",  # any machine uses more than 1 % of its memory: overloaded
+        RESOURCE_CHECK_INTERVAL_SECONDS="30",
+    )
+    wait_for(lambda: "overloaded" in poller.output(), 10, what=poller.output)
+    # Many passes later (0.2 s each, stretched while overloaded) load has still been sampled once.
+    beat = wait_for(lambda: heartbeat(client), 10, what="heartbeat")
+    assert beat["overloaded"] is True
+    assert beat["load_samples"] == 1, "psutil/cgroup sampled once per RESOURCE_CHECK_INTERVAL_SECONDS"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MiB file system for the artwork volume (a tmpfs; needs root, as in CI)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_keeps_the_last_good_state_and_recovers_when_space_returns(
+    fake_household: Callable[..., Household],
+    client: redis.Redis,
+    redis_url: str,
+    small_disk: Path,
+    tmp_path: Path,
+):
+    household = fake_household("Living Room")
+    household.speaker("living-room").set_track(track("Before The Disk Filled"))
+    runner = PollerRunner(redis_url, small_disk, tmp_path)
+    try:
+        poller = runner.start(household)
+        wait_for_title(client, "living-room", "Before The Disk Filled", poller, timeout_seconds=15)
+        filler = small_disk / "filler"
+        with filler.open("wb") as out, pytest.raises(OSError, match="No space left"):
+            out.write(b"\0" * (8 * 1024 * 1024))
+
+        household.speaker("living-room").set_track(track("After The Disk Filled"))
+        wait_for(lambda: "cannot store artwork" in poller.output(), 10, what=poller.output)
+        assert client.hget("sonos:zone:living-room", "title") == "Before The Disk Filled"
+        assert poller.process.poll() is None
+
+        filler.unlink()
+        zone = wait_for_title(client, "living-room", "After The Disk Filled", poller, timeout_seconds=10)
+        for relpath in json.loads(zone["images"]).values():
+            assert (small_disk / relpath).stat().st_size > 0
+        assert list((small_disk / "tmp").iterdir()) == [], "no temp file is left behind by failed writes"
+    finally:
+        runner.close()
+
+
+def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
+    fake_household: Callable[..., Household], redis_url: str, artwork_dir: Path, tmp_path: Path
+):
+    household = fake_household("Living Room")
+    speaker = household.speaker("living-room")
+    settings = Settings(
+        redis_url=redis_url,
+        artwork_dir=artwork_dir,
+        sonos_speakers=(SpeakerAddress(speaker.ip),),
+        profiles=parse_profiles("thumb=200x200.png,small=96x96.bmp"),
+        cache_max_mb=1,
+        heartbeat_file=tmp_path / "heartbeat",
+    )
+    poller, redis_client = build_poller(settings, threading.Event())
+    poller.housekeeping_interval_seconds = 0  # every pass, to exercise eviction on each change
+    try:
+        for n in range(1000):
+            speaker.set_track(
+                Track(f"Song {n}", "Artist", "Album", cover=generated_cover(f"{n}", size_pixels=96))
+            )
+            poller.tick()
+        assert poller.counters.changes == 1000
+        assert poller.counters.renditions_evicted > 0
+        assert list((artwork_dir / "tmp").iterdir()) == []
+        stored_bytes = sum(p.stat().st_size for p in (artwork_dir / "art").rglob("*") if p.is_file())
+        assert stored_bytes <= 1024 * 1024
+        assert all((artwork_dir / path).is_file() for path in poller.referenced_images())
+    finally:
+        redis_client.close()
