@@ -23,6 +23,13 @@ pytestmark = pytest.mark.timeout(60)
 ZONE = "living-room"
 
 
+@pytest.fixture(params=["events", "polling"])
+def pollers(request: pytest.FixtureRequest, pollers: PollerRunner) -> PollerRunner:
+    """Every test here runs with UPnP events (SONOS_EVENTS=on) and with polling only (off)."""
+    pollers.mode = request.param
+    return pollers
+
+
 @pytest.fixture
 def household(fake_household: Callable[..., Household]) -> Household:
     household = fake_household("Living Room")
@@ -106,9 +113,12 @@ def test_heartbeat_reports_pid_mode_and_zones(
     household: Household, client: redis.Redis, pollers: PollerRunner
 ):
     poller = pollers.start(household)
-    payload = wait_for(lambda: heartbeat(client), 15, what="heartbeat")
+    payload = wait_for(
+        lambda: (beat := heartbeat(client)) and beat["zones"] and beat, 15, what="heartbeat with zones"
+    )
     assert payload["pid"] == poller.process.pid
-    assert payload["zones"] == {ZONE: "polling"}
+    assert payload["zones"] == {ZONE: pollers.mode}
+    assert payload["mode"] == pollers.mode
     assert 0 < client.ttl("sonos:poller") <= 60
 
 

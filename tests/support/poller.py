@@ -19,7 +19,8 @@ from tests.support.waiting import wait_for
 class PollerRunner:
     """Starts pollers for a test and always stops them."""
 
-    def __init__(self, redis_url: str, artwork_dir: Path, workdir: Path) -> None:
+    def __init__(self, redis_url: str, artwork_dir: Path, workdir: Path, mode: str = "events") -> None:
+        self.mode = mode  # "events" (SONOS_EVENTS=on) or "polling" (off)
         self.redis_url = redis_url
         self.artwork_dir = artwork_dir
         self.workdir = workdir
@@ -32,6 +33,7 @@ class PollerRunner:
             "ARTWORK_DIR": str(self.artwork_dir),
             "SONOS_SPEAKERS": ",".join(s.ip for s in household.speakers),
             "POLL_INTERVAL_SECONDS": "1",
+            "SONOS_EVENTS": "on" if self.mode == "events" else "off",
             "POLLER_HEARTBEAT_FILE": str(self.workdir / "heartbeat"),
             **env,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from poller import sonos
 from poller.art import ArtFetcher
 from poller.config import Settings
 from poller.errors import StorageError
+from poller.events import Subscriptions, configure_listener
 from poller.housekeeping import sweep
 from poller.load import LoadMonitor, memory_cgroup_enabled
 from poller.pipeline import ArtPipeline
@@ -32,6 +34,8 @@ from poller.store import ArtworkStore
 log = logging.getLogger("poller")
 
 _SHUTDOWN_GRACE_SECONDS = 1.5
+# The poller renews every two poll intervals itself; this only bounds a subscription it abandoned.
+_SUBSCRIPTION_TIMEOUT_SECONDS = 600
 
 
 def watchdog_limit_seconds(settings: Settings) -> float:
@@ -59,6 +63,11 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
     pipeline = ArtPipeline(fetcher, store, settings.profiles, settings.art_max_pixels)
     client = connect(settings.redis_url)
     publisher = RedisPublisher(client, RedisKeys(settings.redis_prefix))
+    wakeups: queue.Queue[Any] = queue.Queue()
+    subscriptions = None
+    if settings.sonos_events:
+        configure_listener(settings.event_listener_port, settings.event_advertise_ip)
+        subscriptions = Subscriptions(wakeups, _SUBSCRIPTION_TIMEOUT_SECONDS)
     poller = Poller(
         find_zones=partial(find_zones, settings),
         read_snapshot=sonos.read_snapshot,
@@ -78,6 +87,8 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
         housekeeping_interval_seconds=min(60.0, settings.temp_max_age_seconds / 2),
         load=LoadMonitor(settings.cpu_threshold_percent, settings.memory_threshold_percent),
         resource_check_interval_seconds=settings.resource_check_interval_seconds,
+        subscriptions=subscriptions,
+        wakeups=wakeups,
     )
     return poller, client
 
@@ -92,17 +103,19 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
 
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     try:
         poller, client = build_poller(settings, stop)
     except StorageError as err:
         log.error("%s", err)
         return 1
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+        poller.wake()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     if not memory_cgroup_enabled():
         log.warning(
             "the kernel's memory cgroup is disabled, so compose memory limits do nothing: on a Raspberry Pi "
@@ -128,6 +141,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     # Never leave in the middle of writing a rendition or publishing a change.
     if poller.write_lock.acquire(timeout=_SHUTDOWN_GRACE_SECONDS):
         poller.write_lock.release()
+    poller.close()
     client.close()
     log.info("poller stopped")
     return 0

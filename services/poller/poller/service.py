@@ -1,18 +1,21 @@
-"""The poll loop: fetch -> decide -> render -> store -> publish, for every zone."""
+"""The watch loop: wake (event or due poll) -> read -> decide -> render -> store -> publish."""
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from contract.zone import EventType, ZoneState
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
+from poller.events import Subscriptions
 from poller.housekeeping import SweepResult
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 _EMPTY_RETRY_SECONDS = 5.0
 _OVERLOAD_SLOWDOWN = 3  # poll this many times less often while overloaded
 _MAX_DEFERRALS = 3  # a deferred track change is rendered anyway after this many passes
+_RESUBSCRIBE_FIRST_SECONDS = 30.0
+_RESUBSCRIBE_MAX_SECONDS = 300.0
+_WAKE = object()  # queued to interrupt the wait
 
 
 @dataclass
@@ -49,6 +55,11 @@ class _Tracked:
     unavailable: bool = False
     regrouped: bool = False  # members or name changed: publish even if the music did not
     deferrals: int = 0
+    due_at: float = 0.0  # monotonic time of the next poll (or, with a live subscription, renewal)
+    event_pending: bool = False  # a NOTIFY arrived: read the zone now
+    resubscribe_at: float = 0.0
+    resubscribe_backoff_seconds: float = _RESUBSCRIBE_FIRST_SECONDS
+    fallback_logged: bool = False
 
 
 def next_version(previous: int, now_ms: int) -> int:
@@ -58,7 +69,7 @@ def next_version(previous: int, now_ms: int) -> int:
 
 @dataclass
 class Poller:
-    """Watches zones by polling and publishes each change; `run` until `stop` is set."""
+    """Watches zones (events first, polling as the fallback) and publishes each change until `stop`."""
 
     find_zones: Callable[[], list[Zone]]
     read_snapshot: Callable[[Zone], Snapshot]
@@ -72,6 +83,8 @@ class Poller:
     housekeeping_interval_seconds: float = 60.0
     load: LoadMonitor | None = None
     resource_check_interval_seconds: float = 30.0
+    subscriptions: Subscriptions | None = None  # None: polling only (SONOS_EVENTS=off)
+    wakeups: queue.Queue[Any] = field(default_factory=queue.Queue)
     clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     counters: Counters = field(default_factory=Counters)
@@ -88,12 +101,20 @@ class Poller:
     _started_at_ms: int = 0
 
     def run(self) -> None:
-        """Poll until stopped."""
+        """Watch until stopped, waking for due polls and for speaker events."""
         self._started_at_ms = self.clock_ms()
         while not self.stop.is_set():
-            began = time.monotonic()
             self.tick()
-            self.stop.wait(max(0.0, self.current_interval_seconds() - (time.monotonic() - began)))
+            self._wait(self._seconds_until_due())
+
+    def wake(self) -> None:
+        """Interrupt the wait (used on shutdown)."""
+        self.wakeups.put(_WAKE)
+
+    def close(self) -> None:
+        """Unsubscribe from every speaker."""
+        if self.subscriptions is not None:
+            self.subscriptions.close()
 
     def overloaded(self) -> bool:
         """Whether the last load sample was over a threshold."""
@@ -103,26 +124,115 @@ class Poller:
         """The polling interval, stretched while overloaded."""
         return self.poll_interval_seconds * (_OVERLOAD_SLOWDOWN if self.overloaded() else 1)
 
+    def liveness_interval_seconds(self) -> float:
+        """How often a live subscription is renewed and checked (catches reboots within two polls)."""
+        return 2 * self.current_interval_seconds()
+
     def seconds_since_tick(self) -> float:
         """How long since the loop last completed a pass (read by the watchdog)."""
         return time.monotonic() - self._last_tick
 
+    def zone_modes(self) -> dict[str, str]:
+        """`events` or `polling` for each zone."""
+        subs = self.subscriptions
+        return {z: "events" if subs is not None and subs.is_live(z) else "polling" for z in self._zones}
+
     def tick(self) -> None:
-        """One pass over every zone, then flush what Redis has not yet taken."""
-        if self.load is not None and time.monotonic() >= self._next_load_check:
-            self._next_load_check = time.monotonic() + self.resource_check_interval_seconds
+        """Do whatever is due (load sample, discovery, zone polls), then flush and beat."""
+        now = time.monotonic()
+        if self.load is not None and now >= self._next_load_check:
+            self._next_load_check = now + self.resource_check_interval_seconds
             self.load.sample()
-        if time.monotonic() >= self._next_discovery:
+        if now >= self._next_discovery:
             self._refresh_zones()
         for zone_id in list(self._zones):
             if self.stop.is_set():
                 return
-            self._poll(self._zones[zone_id])
+            tracked = self._zones.get(zone_id)
+            if tracked is not None and (tracked.event_pending or time.monotonic() >= tracked.due_at):
+                self._service(tracked)
         self._flush()
         self._beat()
         if time.monotonic() >= self._next_housekeeping:
             self._housekeep()
         self._last_tick = time.monotonic()
+
+    def _seconds_until_due(self) -> float:
+        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in self._zones.values())]
+        if self.load is not None:
+            due.append(self._next_load_check)
+        # Wake at least once per poll interval, so the heartbeat and the watchdog stay fresh.
+        return max(0.0, min(min(due) - time.monotonic(), self.current_interval_seconds()))
+
+    def _wait(self, timeout_seconds: float) -> None:
+        """Sleep until something is due or an event arrives; mark the zones events are for."""
+        try:
+            item = self.wakeups.get(timeout=timeout_seconds)
+        except queue.Empty:
+            return
+        while True:
+            if item is not _WAKE and self.subscriptions is not None:
+                zone_id = self.subscriptions.zone_for(item)
+                if zone_id in self._zones:
+                    self._zones[zone_id].event_pending = True
+            try:
+                item = self.wakeups.get_nowait()
+            except queue.Empty:
+                return
+
+    def _service(self, tracked: _Tracked) -> None:
+        """Renew a live subscription, or read the zone; subscribe where events are wanted but missing."""
+        zone_id, subs = tracked.zone.zone_id, self.subscriptions
+        if subs is not None and subs.is_live(zone_id) and not tracked.event_pending:
+            try:
+                alive = subs.renew(tracked.zone)
+            except SpeakerUnavailable as err:
+                self._unavailable(tracked, err)
+                tracked.due_at = time.monotonic() + self.current_interval_seconds()
+                return
+            if alive:
+                tracked.due_at = time.monotonic() + self.liveness_interval_seconds()
+                return
+            log.warning(
+                "zone %s: the speaker forgot our subscription (rebooted?); reading and resubscribing", zone_id
+            )
+            tracked.resubscribe_at = 0.0
+        tracked.event_pending = False
+        answered = self._poll(tracked)
+        if (
+            answered
+            and subs is not None
+            and not subs.is_live(zone_id)
+            and time.monotonic() >= tracked.resubscribe_at
+        ):
+            self._subscribe(tracked, subs)
+        live = subs is not None and subs.is_live(zone_id)
+        interval = self.liveness_interval_seconds() if live else self.current_interval_seconds()
+        tracked.due_at = time.monotonic() + interval
+
+    def _subscribe(self, tracked: _Tracked, subs: Subscriptions) -> None:
+        zone = tracked.zone
+        try:
+            live = subs.subscribe(zone)
+            reason = "the speaker refused it"
+        except SpeakerUnavailable as err:
+            live, reason = False, str(err)
+        if live:
+            if tracked.fallback_logged:
+                log.info("zone %s: events on again", zone.zone_id)
+            tracked.fallback_logged = False
+            tracked.resubscribe_backoff_seconds = _RESUBSCRIBE_FIRST_SECONDS
+            return
+        tracked.resubscribe_at = time.monotonic() + tracked.resubscribe_backoff_seconds
+        tracked.resubscribe_backoff_seconds = min(
+            2 * tracked.resubscribe_backoff_seconds, _RESUBSCRIBE_MAX_SECONDS
+        )
+        if not tracked.fallback_logged:
+            tracked.fallback_logged = True
+            log.warning(
+                "zone %s: no event subscription (%s); polling every %.1f s and retrying later",
+                zone.zone_id, reason, self.poll_interval_seconds,
+            )  # fmt: skip
 
     def referenced_images(self) -> set[str]:
         """Every rendition a zone currently shows (published or waiting for Redis): never evicted."""
@@ -159,19 +269,17 @@ class Poller:
             del self._zones[zone_id]
             self._pending.pop(zone_id, None)
             self._removals.add(zone_id)
+            if self.subscriptions is not None:
+                self.subscriptions.drop(zone_id)
 
-    def _poll(self, tracked: _Tracked) -> None:
+    def _poll(self, tracked: _Tracked) -> bool:
+        """Read the zone and apply any change; False when the speaker did not answer."""
         zone = tracked.zone
         try:
             snapshot = self.read_snapshot(zone)
         except SpeakerUnavailable as err:
-            self.counters.speaker_failures += 1
-            if not tracked.unavailable:
-                log.warning("zone %s unavailable: %s", zone.zone_id, err)
-            tracked.unavailable = True
-            self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
-            self.last_error = str(err)
-            return
+            self._unavailable(tracked, err)
+            return False
         if tracked.unavailable:
             log.info("zone %s answers again", zone.zone_id)
             tracked.unavailable = False
@@ -180,14 +288,25 @@ class Poller:
         if change is None and tracked.regrouped:
             change = EventType.STATE
         if change is None:
-            return
+            return True
         if change is EventType.TRACK and self.overloaded() and tracked.deferrals < _MAX_DEFERRALS:
             tracked.deferrals += 1
             self.counters.deferred_renders += 1
-            return
+            return True
         tracked.deferrals = 0
         tracked.regrouped = False
         self._apply(tracked, playing, change)
+        return True
+
+    def _unavailable(self, tracked: _Tracked, err: SpeakerUnavailable) -> None:
+        self.counters.speaker_failures += 1
+        self.last_error = str(err)
+        if not tracked.unavailable:
+            log.warning("zone %s unavailable: %s", tracked.zone.zone_id, err)
+        tracked.unavailable = True
+        tracked.resubscribe_at = 0.0  # once it answers again, subscribe at once
+        # The speaker may have moved to another address: look for it again soon.
+        self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
 
     def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType) -> None:
         zone = tracked.zone
@@ -276,11 +395,12 @@ class Poller:
             self.heartbeat_file.touch()
         except OSError as err:
             log.warning("cannot touch heartbeat file %s: %s", self.heartbeat_file, err)
+        modes = self.zone_modes()
         payload = {
             "pid": os.getpid(),
             "started_at": self._started_at_ms,
-            "mode": "polling",
-            "zones": {zone_id: "polling" for zone_id in self._zones},
+            "mode": "events" if modes and set(modes.values()) == {"events"} else "polling",
+            "zones": modes,
             "counters": vars(self.counters),
             "overloaded": self.overloaded(),
             "load_samples": self.load.samples if self.load else 0,

@@ -1,0 +1,128 @@
+"""UPnP event subscriptions (AVTransport) as wake-up calls; the data is always read afresh.
+
+soco reports several failures silently (an HTTP error on SUBSCRIBE or on renewal raises nothing),
+so this module renews subscriptions itself and checks each result instead of trusting auto-renew.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import soco.config
+import soco.exceptions
+
+from poller.errors import SpeakerUnavailable
+from poller.sonos import Zone
+
+log = logging.getLogger(__name__)
+
+_SUBSCRIPTION_ERRORS = (soco.exceptions.SoCoException, requests.RequestException, OSError)
+_UNSUBSCRIBE_GRACE_SECONDS = 1.5
+
+
+def configure_listener(listener_port: int, advertise_ip: str) -> None:
+    """Where speakers call back: soco's listener port and, behind NAT, the address to advertise."""
+    soco.config.EVENT_LISTENER_PORT = listener_port
+    if advertise_ip:
+        soco.config.EVENT_ADVERTISE_IP = advertise_ip
+
+
+@dataclass
+class _Live:
+    zone_id: str
+    subscription: Any  # soco.events.Subscription; untyped library
+
+
+class Subscriptions:
+    """One AVTransport subscription per zone coordinator; every NOTIFY lands in `wakeups`."""
+
+    def __init__(self, wakeups: queue.Queue[Any], requested_timeout_seconds: int) -> None:
+        self._wakeups = wakeups
+        self._timeout_seconds = requested_timeout_seconds
+        self._live: dict[str, _Live] = {}  # by zone id
+        self._zone_by_sid: dict[str, str] = {}
+
+    def is_live(self, zone_id: str) -> bool:
+        """Whether the zone has a working subscription."""
+        return zone_id in self._live
+
+    def zone_for(self, event: Any) -> str | None:
+        """The zone an event belongs to (None for stale subscriptions)."""
+        return self._zone_by_sid.get(getattr(event, "sid", None) or "")
+
+    def subscribe(self, zone: Zone) -> bool:
+        """Subscribe to the coordinator's AVTransport; False when the speaker refused (polling then)."""
+        self.drop(zone.zone_id)
+        try:
+            subscription = zone.coordinator.avTransport.subscribe(
+                requested_timeout=self._timeout_seconds, auto_renew=False, event_queue=self._wakeups
+            )
+        except _SUBSCRIPTION_ERRORS as err:
+            raise SpeakerUnavailable(f"{zone.name}: subscribe failed: {err}") from err
+        # soco swallows HTTP errors here (403 from UPnP-disabled firmware, 5xx): check, don't trust.
+        if not subscription.is_subscribed or not subscription.sid:
+            return False
+        self._live[zone.zone_id] = _Live(zone.zone_id, subscription)
+        self._zone_by_sid[subscription.sid] = zone.zone_id
+        return True
+
+    def renew(self, zone: Zone) -> bool:
+        """Renew now; False when the speaker no longer knows it (it rebooted), raises when unreachable."""
+        live = self._live.get(zone.zone_id)
+        if live is None:
+            return False
+        subscription = live.subscription
+        try:
+            subscription.renew(requested_timeout=self._timeout_seconds, strict=True)
+        except _SUBSCRIPTION_ERRORS as err:
+            self.drop(zone.zone_id)
+            raise SpeakerUnavailable(f"{zone.name}: renewal failed: {err}") from err
+        # A 412 for an unknown SID raises nothing in soco, and leaves the expiry where it was.
+        if subscription.timeout is None or subscription.time_left < subscription.timeout - 1:
+            self.drop(zone.zone_id)
+            return False
+        return True
+
+    def drop(self, zone_id: str) -> None:
+        """Forget a zone's subscription and unsubscribe (harmless if the speaker already forgot it)."""
+        live = self._live.pop(zone_id, None)
+        if live is None:
+            return
+        self._zone_by_sid.pop(live.subscription.sid or "", None)
+        _unsubscribe_quietly([live.subscription])
+
+    def drop_all_except(self, zone_ids: Iterable[str]) -> None:
+        """Drop subscriptions of zones that no longer exist."""
+        keep = set(zone_ids)
+        for zone_id in [z for z in self._live if z not in keep]:
+            self.drop(zone_id)
+
+    def close(self) -> None:
+        """Unsubscribe everything, in parallel and within a short grace period (used at shutdown)."""
+        subscriptions = [live.subscription for live in self._live.values()]
+        self._live.clear()
+        self._zone_by_sid.clear()
+        _unsubscribe_quietly(subscriptions)
+
+
+def _unsubscribe_quietly(subscriptions: list[Any]) -> None:
+    """UNSUBSCRIBE each in its own thread; a hung speaker must not hold up shutdown."""
+
+    def unsubscribe(subscription: Any) -> None:
+        # soco ignores connection errors and 412s on UNSUBSCRIBE and always forgets the SID locally.
+        try:
+            subscription.unsubscribe(strict=True)
+        except _SUBSCRIPTION_ERRORS as err:
+            log.debug("unsubscribe %s failed: %s", subscription.sid, err)
+
+    threads = [threading.Thread(target=unsubscribe, args=(s,), daemon=True) for s in subscriptions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=_UNSUBSCRIBE_GRACE_SECONDS)
