@@ -88,3 +88,22 @@ def test_placeholder_renders_for_every_default_profile():
 
 def test_largest_size_ignores_the_long_side_of_the_bar():
     assert largest_size(parse_profiles("bar320x960,jpeg480")) == (480, 480)
+
+
+def test_exif_orientation_is_applied_before_rendering():
+    out = io.BytesIO()
+    with Image.new("RGB", (400, 200), (255, 0, 0)) as wide:
+        exif = wide.getexif()
+        exif[0x0112] = 6  # "rotate 90° clockwise to display"
+        wide.save(out, format="JPEG", exif=exif)
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as upright:
+        assert upright.size == (200, 400)
+
+
+def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
+    out = io.BytesIO()
+    with Image.new("I;16", (64, 64), 0x8000) as grey:
+        grey.save(out, format="PNG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
+        assert base.mode == "RGB"
+        assert base.getpixel((0, 0)) == (128, 128, 128)

@@ -7,6 +7,7 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from poller.errors import ArtRejected
 
@@ -50,7 +51,7 @@ class ArtFetcher:
                     if response.status_code != 200:
                         raise ArtRejected(f"art download answered HTTP {response.status_code}: {url[:200]}")
                     return self._read_body(response, deadline, url)
-            except requests.RequestException as err:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
                 raise ArtRejected(f"art download failed: {err}") from err
         raise ArtRejected(f"more than {_MAX_REDIRECTS} redirects: {url[:200]}")
 
@@ -59,7 +60,9 @@ class ArtFetcher:
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise ArtRejected(f"art of {declared} bytes exceeds ART_MAX_BYTES={self._max_bytes}: {url[:200]}")
         body = bytearray()
-        for chunk in response.iter_content(_CHUNK_BYTES):
+        # read1 returns what one recv gives, so a server dripping bytes cannot stretch a read past
+        # the deadline (iter_content would wait to fill each chunk).
+        while chunk := response.raw.read1(_CHUNK_BYTES):
             body += chunk
             if len(body) > self._max_bytes:
                 raise ArtRejected(f"art exceeds ART_MAX_BYTES={self._max_bytes}: {url[:200]}")
@@ -75,4 +78,5 @@ class ArtFetcher:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ArtRejected("art download exceeded ART_TIMEOUT_SECONDS")
-        return min(remaining, 5.0)
+        # Short socket timeouts, so a stalled server is noticed within a second of the deadline.
+        return min(remaining, 1.0)
