@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +146,13 @@ def test_a_vanished_speaker_does_not_stop_the_poller(
     )
     assert poller.process.poll() is None
     assert zone_hash(client, ZONE)["title"] == "Opening Song", "the last good state stays published"
+
+
+def test_a_stalled_loop_makes_the_watchdog_exit_non_zero(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    poller = pollers.start(household, WATCHDOG_SECONDS="2")
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
+    poller.process.send_signal(signal.SIGUSR1)
+    assert poller.process.wait(timeout=10) == 1
+    assert "stalled" in poller.output()

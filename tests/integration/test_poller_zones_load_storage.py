@@ -172,3 +172,52 @@ def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
         assert all((artwork_dir / path).is_file() for path in poller.referenced_images())
     finally:
         redis_client.close()
+
+
+def test_qualia_mount_gets_the_default_zones_square_image(
+    fake_household: Callable[..., Household],
+    client: redis.Redis,
+    pollers: PollerRunner,
+    artwork_dir: Path,
+    tmp_path: Path,
+):
+    household = fake_household("Living Room", "Kitchen")
+    household.speaker("kitchen").set_track(track("For The Qualia"))
+    circuitpy = tmp_path / "CIRCUITPY"
+    circuitpy.mkdir()
+    poller = pollers.start(household, QUALIA_MOUNT=str(circuitpy), DEFAULT_ZONE="kitchen")
+    zone = wait_for_title(client, "kitchen", "For The Qualia", poller, timeout_seconds=15)
+    square = (artwork_dir / json.loads(zone["images"])["square720"]).read_bytes()
+    wait_for((circuitpy / "artwork.bmp").exists, 5, what=poller.output)
+    assert (circuitpy / "artwork.bmp").read_bytes() == square
+    assert [p.name for p in circuitpy.iterdir()] == ["artwork.bmp"], "no temp file left on the drive"
+
+
+@pytest.fixture
+def tiny_drive(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB file system: too small for a 720x720 BMP."""
+    mount_point = tmp_path / "CIRCUITPY"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_qualia_mount_without_space_is_skipped_with_one_warning(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner, tiny_drive: Path
+):
+    household = fake_household("Living Room")
+    household.speaker("living-room").set_track(track("First"))
+    poller = pollers.start(household, QUALIA_MOUNT=str(tiny_drive))
+    wait_for_title(client, "living-room", "First", poller, timeout_seconds=15)
+    household.speaker("living-room").set_track(track("Second"))
+    wait_for_title(client, "living-room", "Second", poller, timeout_seconds=5)
+    assert poller.output().count("QUALIA_MOUNT") == 1
+    assert "bytes free" in poller.output()
+    assert list(tiny_drive.iterdir()) == []

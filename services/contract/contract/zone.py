@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -146,3 +146,10 @@ class ZoneState:
             "version": self.version,
             "updated_at": self.updated_at_ms,
         }
+
+
+def default_zone_id(configured: str, zone_ids: Iterable[str]) -> str | None:
+    """`DEFAULT_ZONE` when set, else the first zone id in sort order; None when there is none."""
+    if configured:
+        return configured
+    return min(zone_ids, default=None)

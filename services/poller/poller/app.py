@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from functools import partial
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -28,6 +29,7 @@ from poller.housekeeping import sweep
 from poller.load import LoadMonitor, memory_cgroup_enabled
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher, connect
+from poller.qualia import QualiaMirror
 from poller.service import Poller
 from poller.store import ArtworkStore
 
@@ -39,7 +41,9 @@ _SUBSCRIPTION_TIMEOUT_SECONDS = 600
 
 
 def watchdog_limit_seconds(settings: Settings) -> float:
-    """How long one pass may take before the process is considered wedged."""
+    """How long the loop may go without a pass before the process is considered wedged."""
+    if settings.watchdog_seconds:
+        return settings.watchdog_seconds
     return max(60.0, 10 * settings.poll_interval_seconds + 2 * settings.art_timeout_seconds)
 
 
@@ -89,6 +93,10 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
         resource_check_interval_seconds=settings.resource_check_interval_seconds,
         subscriptions=subscriptions,
         wakeups=wakeups,
+        qualia=QualiaMirror(Path(settings.qualia_mount), settings.artwork_dir)
+        if settings.qualia_mount
+        else None,
+        default_zone=settings.default_zone,
     )
     return poller, client
 
@@ -116,6 +124,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    # A test aid: SIGUSR1 wedges the loop on purpose, to show the watchdog gets the process restarted.
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: poller.simulate_stall())
     if not memory_cgroup_enabled():
         log.warning(
             "the kernel's memory cgroup is disabled, so compose memory limits do nothing: on a Raspberry Pi "

@@ -52,6 +52,7 @@ class Settings:
     qualia_mount: str = ""
     speaker_timeout_seconds: float = 3.0
     heartbeat_file: Path = Path("/tmp/poller.heartbeat")  # noqa: S108 - tmpfs in the container
+    watchdog_seconds: float = 0.0  # 0: derived from the poll interval and the art timeout
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -88,6 +89,7 @@ class Settings:
             qualia_mount=env.text("QUALIA_MOUNT", ""),
             speaker_timeout_seconds=env.number("SPEAKER_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=60),
             heartbeat_file=Path(env.text("POLLER_HEARTBEAT_FILE", str(cls.heartbeat_file))),
+            watchdog_seconds=env.number("WATCHDOG_SECONDS", 0.0, minimum=0, maximum=86400),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", "text", LOG_FORMATS),
         )

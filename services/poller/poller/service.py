@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from contract.zone import EventType, ZoneState
+from contract.zone import EventType, ZoneState, default_zone_id
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
 from poller.housekeeping import SweepResult
@@ -21,6 +21,7 @@ from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
+from poller.qualia import QualiaMirror
 from poller.sonos import Zone
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class Poller:
     load: LoadMonitor | None = None
     resource_check_interval_seconds: float = 30.0
     subscriptions: Subscriptions | None = None  # None: polling only (SONOS_EVENTS=off)
+    qualia: QualiaMirror | None = None
+    default_zone: str = ""
     wakeups: queue.Queue[Any] = field(default_factory=queue.Queue)
     clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     write_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,13 +102,23 @@ class Poller:
     _next_load_check: float = 0.0
     _last_tick: float = field(default_factory=time.monotonic)
     _started_at_ms: int = 0
+    _stalled: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         """Watch until stopped, waking for due polls and for speaker events."""
         self._started_at_ms = self.clock_ms()
         while not self.stop.is_set():
+            if self._stalled.is_set():
+                log.warning("loop stalled on request (SIGUSR1)")
+                self.stop.wait()
+                return
             self.tick()
             self._wait(self._seconds_until_due())
+
+    def simulate_stall(self) -> None:
+        """Make the loop hang until stopped, as a wedged process would (for testing the watchdog)."""
+        self._stalled.set()
+        self.wake()
 
     def wake(self) -> None:
         """Interrupt the wait (used on shutdown)."""
@@ -352,11 +365,22 @@ class Poller:
             self._pending[zone.zone_id] = (state, event)
             self.counters.changes += 1
             self._flush()
+            self._mirror_default_zone()
         log.info(
             "zone %s %s: %r by %r (%s, %s) in %d ms",
             zone.zone_id, event.value, playing.title, playing.artist, playing.source.value,
             playing.state.value, (time.monotonic() - began) * 1000,
         )  # fmt: skip
+
+    def _mirror_default_zone(self) -> None:
+        if self.qualia is None:
+            return
+        zone_id = default_zone_id(self.default_zone, self._zones)
+        tracked = self._zones.get(zone_id or "")
+        if tracked is not None and tracked.published is not None:
+            square = tracked.published.images.get("square720")
+            if square:
+                self.qualia.update(square)
 
     def _flush(self) -> None:
         """Publish removals and the latest pending state of each zone; on failure retry next tick."""
