@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 from artwork.config import Settings
+from artwork.metrics_dir import clear_metrics_dir, ensure_metrics_dir, remove_if_owned
 from contract.env import Env
 from contract.errors import ConfigError
 
@@ -27,6 +29,9 @@ try:
         raise ConfigError(
             f"ARTWORK_MAX_CONNECTIONS: {_max_connections} must be greater than ARTWORK_THREADS ({_threads})"
         )
+    # Last, so a bad value above leaves no directory behind; and before anything imports
+    # prometheus_client (only workers do), which reads this variable once, at its import.
+    _metrics_dir = ensure_metrics_dir(os.environ)
 except ConfigError as exc:
     # SystemExit passes through gunicorn's config loader, which would print a traceback for
     # any other exception.
@@ -36,13 +41,14 @@ except ConfigError as exc:
 wsgi_app = "artwork:create_app()"
 # Inside the container; publishing and firewalling decide who can reach it.
 bind = [f"0.0.0.0:{_port}"]
-# Threads share one process so a worker costs one interpreter; two workers survive one
-# being wedged or recycled.
-worker_class = "gthread"
+# gthread, with request heads read by the event loop under ARTWORK_READ_TIMEOUT_SECONDS, and a
+# fast 503 beyond worker_connections (see artwork/worker.py). Threads share one process so a
+# worker costs one interpreter; two workers survive one being wedged or recycled.
+worker_class = "artwork.worker.BoundedThreadWorker"
 workers = _workers
 threads = _threads
-# A fixed cap per worker: beyond it connections wait in the kernel backlog instead of
-# growing memory or threads without bound.
+# A fixed cap per worker: beyond it an idle connection is closed to make room, or the newcomer
+# gets an immediate 503; memory and threads never grow with the number of clients.
 worker_connections = _max_connections
 # A short listen queue: a flood waits briefly or fails, rather than queueing for minutes.
 backlog = 64
@@ -74,3 +80,55 @@ loglevel = _settings.log_level.lower()
 accesslog = None
 errorlog = "-"
 proc_name = "artwork"
+
+
+# --- metrics: prometheus-client in multiprocess mode, one file set per worker ---------------------
+
+
+def on_starting(server: Any) -> None:
+    """Counters start at zero with the master."""
+    clear_metrics_dir(_metrics_dir)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics directory if this master created it."""
+    remove_if_owned(_metrics_dir)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Count this worker among the live ones."""
+    from artwork import metrics  # noqa: PLC0415 - only workers import prometheus_client
+
+    metrics.worker_started()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges go; its counters stay in the totals."""
+    from artwork import metrics  # noqa: PLC0415 - see post_worker_init
+
+    metrics.worker_exited(worker.pid)
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Count the request in flight and note when it started."""
+    from artwork import metrics  # noqa: PLC0415 - see post_worker_init
+
+    req.artwork_started = metrics.request_started()
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """Record the answered request, after its body (sendfile included) went out."""
+    from artwork import metrics  # noqa: PLC0415 - see post_worker_init
+
+    started = getattr(req, "artwork_started", None)
+    if started is None:
+        return
+    status = resp.status_code if resp is not None else 500
+    written = resp.sent if resp is not None else 0
+    length = resp.response_length if resp is not None else None
+    metrics.request_finished(
+        environ.get(metrics.ROUTE_ENVIRON_KEY, metrics.UNMATCHED_ROUTE),
+        status,
+        metrics.body_bytes_sent(req.method, status, length, written),
+        started,
+    )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +22,12 @@ from tests.support.gunicorn import (
     Reply,
     gunicorn_command,
     make_zone,
+    metric,
+    metric_samples,
     running_artwork,
     seed_zone,
     server_env,
+    worker_pids,
     write_rendition,
 )
 from tests.support.net import free_port
@@ -207,7 +215,13 @@ def test_a_second_gunicorn_stops_cleanly_on_sigterm(redis_server: RedisServer, t
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("ARTWORK_THREADS", "many"), ("ARTWORK_MAX_CONNECTIONS", "2"), ("LOG_FORMAT", "xml")],
+    [
+        ("ARTWORK_THREADS", "many"),
+        ("ARTWORK_MAX_CONNECTIONS", "2"),
+        ("LOG_FORMAT", "xml"),
+        ("ARTWORK_READ_TIMEOUT_SECONDS", "0"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics"),
+    ],
 )
 def test_bad_configuration_stops_gunicorn_with_one_line_naming_the_key(tmp_path: Path, key: str, value: str):
     env = server_env(tmp_path, "redis://127.0.0.1:1/0", free_port(), {key: value})
@@ -220,3 +234,215 @@ def test_bad_configuration_stops_gunicorn_with_one_line_naming_the_key(tmp_path:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert key in lines[0]
+
+
+# --- HTTP details as clients see them ---
+
+
+@pytest.mark.timeout(20)
+def test_a_range_request_gets_206_and_a_bad_one_416(server: ArtworkServer, playing: dict[str, ArtName]):
+    jpeg = playing["jpeg720"]
+    data = _file_bytes(server, jpeg)
+
+    partial = server.request(f"/art/{jpeg.filename}", headers={"Range": "bytes=0-99"})
+    unsatisfiable = server.request(f"/art/{jpeg.filename}", headers={"Range": f"bytes={len(data)}-"})
+
+    assert partial.status == 206
+    assert partial.body == data[:100]
+    assert partial.headers["content-range"] == f"bytes 0-99/{len(data)}"
+    assert unsatisfiable.status == 416
+    assert json.loads(unsatisfiable.body) == {"error": "requested range not satisfiable"}
+
+
+@pytest.mark.timeout(20)
+def test_an_immutable_rendition_answers_304_to_if_modified_since(
+    server: ArtworkServer, playing: dict[str, ArtName]
+):
+    path = f"/art/{playing['square720'].filename}"
+    last_modified = server.request(path).headers["last-modified"]
+
+    reply = server.request(path, headers={"If-Modified-Since": last_modified})
+
+    assert reply.status == 304
+    assert reply.body == b""
+
+
+@pytest.mark.timeout(20)
+def test_browsers_on_other_origins_may_read_everything(server: ArtworkServer, playing: dict[str, ArtName]):
+    for path in ("/api/zones/living-room", "/zones/living-room/jpeg720.jpg", "/metadata.json"):
+        reply = server.request(path, headers={"Origin": "http://frame.local"})
+
+        assert reply.headers["access-control-allow-origin"] == "*", path
+
+
+@pytest.mark.timeout(20)
+def test_the_legacy_urls_serve_the_first_zone(server: ArtworkServer, redis_url: str):
+    square = write_rendition(server.artwork_dir, SQUARE, source_id="legacy")
+    bar = write_rendition(server.artwork_dir, BUILTIN_PROFILES["bar320x960"], source_id="legacy")
+    seed_zone(
+        redis_url, make_zone("den", {"square720": square, "bar320x960": bar}, title="Freddie Freeloader")
+    )
+
+    metadata = server.request("/metadata.json")
+    image = server.request("/Adafruit/artwork.bmp")
+    head = server.request("/Adafruit/artwork_bar.bmp", method="HEAD")
+    status = server.request("/status")
+
+    assert json.loads(metadata.body) == {
+        "title": "Freddie Freeloader",
+        "artist": "Miles Davis",
+        "album": "Kind of Blue",
+        "last_updated": 1_764_000_000.0,
+    }
+    assert server.request("/metadata.json", headers={"If-None-Match": metadata.headers["etag"]}).status == 304
+    assert image.body == _file_bytes(server, square)
+    assert head.status == 200
+    assert head.headers["content-length"] == str(len(_file_bytes(server, bar)))
+    assert "last-modified" in head.headers
+    assert status.status == 200
+    assert b"Freddie Freeloader" in status.body
+
+
+@pytest.mark.timeout(20)
+def test_the_kiosk_page_and_the_openapi_document_are_served(server: ArtworkServer):
+    page = server.request("/")
+    spec = server.request("/openapi.json")
+
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'sha256-" in page.headers["content-security-policy"]
+    assert json.loads(spec.body)["paths"]["/api/zones/{zone_id}"]["get"]["responses"]["304"]
+
+
+# --- slow clients ---
+
+TRICKLERS = 8
+TRICKLE_INTERVAL_SECONDS = 0.25
+DEFAULT_READ_TIMEOUT_SECONDS = 5.0
+# The event loop reaps expired heads about once a second.
+DROP_SLACK_SECONDS = 2.0
+
+
+@pytest.mark.timeout(40)
+def test_trickling_clients_hold_no_thread_and_are_dropped_after_the_read_timeout(server: ArtworkServer):
+    before = metric_samples(server)
+    tricklers = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(TRICKLERS)]
+    started = time.monotonic()
+    dropped_after: dict[int, float] = {}
+    stop = threading.Event()
+
+    def trickle() -> None:
+        # One byte per client per interval, a request head that never ends, as a slowloris sends it.
+        payload = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000
+        offset = 0
+        while not stop.is_set() and len(dropped_after) < TRICKLERS:
+            for index, sock in enumerate(tricklers):
+                if index in dropped_after:
+                    continue
+                readable, _, _ = select.select([sock], [], [], 0)
+                try:
+                    if readable and sock.recv(1024) == b"":
+                        raise ConnectionResetError
+                    sock.send(payload[offset : offset + 1])
+                except OSError:
+                    dropped_after[index] = time.monotonic() - started
+            offset += 1
+            time.sleep(TRICKLE_INTERVAL_SECONDS)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        health_seconds = []
+        for _ in range(6):
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            assert server.request("/healthz").status == 200
+            health_seconds.append(time.monotonic() - t0)
+        thread.join(timeout=DEFAULT_READ_TIMEOUT_SECONDS + DROP_SLACK_SECONDS + 2)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for sock in tricklers:
+            sock.close()
+
+    print(f"/healthz under {TRICKLERS} trickling clients: max {max(health_seconds) * 1000:.1f} ms")
+    print(f"trickling clients dropped after {sorted(round(s, 2) for s in dropped_after.values())} s")
+    assert max(health_seconds) < 2.0
+    assert len(dropped_after) == TRICKLERS
+    assert all(
+        DEFAULT_READ_TIMEOUT_SECONDS - 0.5 <= s <= DEFAULT_READ_TIMEOUT_SECONDS + DROP_SLACK_SECONDS
+        for s in dropped_after.values()
+    ), dropped_after
+    after = metric_samples(server)
+    dropped = "artwork_connections_rejected_total"
+    assert metric(after, dropped, reason="read_timeout") - metric(before, dropped, reason="read_timeout") == 8
+    assert server.log_tail(20_000).count("request head incomplete after 5.0 s") >= TRICKLERS
+
+
+@pytest.mark.timeout(20)
+def test_a_client_that_connects_and_sends_nothing_is_closed_without_costing_a_thread(server: ArtworkServer):
+    silent = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(8)]
+    try:
+        t0 = time.monotonic()
+        assert server.request("/healthz").status == 200
+        assert time.monotonic() - t0 < 1.0
+        assert all(sock.recv(1) == b"" for sock in silent)  # closed by the server, no response
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+# --- metrics of the whole service ---
+
+
+@pytest.mark.timeout(30)
+def test_metrics_count_every_workers_requests_bytes_and_304s(
+    server: ArtworkServer, playing: dict[str, ArtName]
+):
+    jpeg = playing["jpeg720"]
+    size = len(_file_bytes(server, jpeg))
+    before = metric_samples(server)
+
+    for _ in range(30):  # a new connection each: both workers take a share
+        server.request("/healthz")
+    for _ in range(5):
+        server.request(f"/art/{jpeg.filename}")
+        server.request(f"/art/{jpeg.filename}", headers={"If-None-Match": f'"{jpeg.hash}"'})
+    after = metric_samples(server)
+
+    def delta(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert metric(after, "artwork_workers") == 2
+    assert delta("artwork_http_requests_total", route="/healthz", status="200") == 30
+    assert delta("artwork_http_requests_total", route="/art/<filename>", status="304") == 5
+    assert delta("artwork_http_response_body_bytes_total", route="/art/<filename>") == 5 * size
+    assert delta("artwork_http_request_duration_seconds_count", route="/healthz") == 30
+    assert 0 < metric(after, "artwork_http_not_modified_ratio") < 1
+    assert metric(after, "artwork_http_requests_in_flight") == 1  # the scrape itself
+
+
+@pytest.mark.timeout(40)
+def test_a_killed_worker_is_replaced_and_its_counts_are_kept(server: ArtworkServer):
+    for _ in range(10):
+        server.request("/healthz")
+    before = metric_samples(server)
+    pids = worker_pids(server)
+    assert len(pids) == 2
+
+    os.kill(pids[0], signal.SIGKILL)
+    wait_for(
+        lambda: len(worker_pids(server)) == 2 and pids[0] not in worker_pids(server), 15, what="a new worker"
+    )
+
+    # The replacement counts itself once booted; the dead one must no longer count (child_exit).
+    def two_live_workers() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+        samples = metric_samples(server)
+        return samples if metric(samples, "artwork_workers") == 2 else None
+
+    after = wait_for(two_live_workers, 15, what="two live workers in /metrics")
+    assert server.log_tail(20_000).count("Booting worker") == 3
+    requests = "artwork_http_requests_total"
+    assert metric(after, requests, route="/healthz", status="200") >= metric(
+        before, requests, route="/healthz", status="200"
+    )

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from contract.layout import ArtName, rendition_name
 from contract.profiles import Profile
@@ -27,7 +29,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = REPO_ROOT / "services" / "artwork" / "gunicorn.conf.py"
 _SERVICE_PATH = os.pathsep.join(str(REPO_ROOT / "services" / name) for name in ("contract", "artwork"))
 # Keys a developer's shell might export that would change the server under test.
-_OWN_KEY_PREFIXES = ("ARTWORK_", "REDIS_", "LOG_", "DEFAULT_ZONE", "SENDFILE", "GUNICORN_CMD_ARGS")
+_OWN_KEY_PREFIXES = (
+    "ARTWORK_",
+    "REDIS_",
+    "LOG_",
+    "DEFAULT_ZONE",
+    "SENDFILE",
+    "GUNICORN_CMD_ARGS",
+    "PROMETHEUS_",
+)
 _STOP_TIMEOUT_SECONDS = 15.0
 _HTTP_TIMEOUT_SECONDS = 5.0
 
@@ -211,3 +221,29 @@ def seed_zone(redis_url: str, zone: ZoneState, prefix: str = "sonos") -> None:
         pipe.execute()
     finally:
         client.close()
+
+
+# --- reading the service's own numbers --------------------------------------------------------------
+
+
+def metric_samples(server: ArtworkServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of /metrics, keyed by sample name and labels."""
+    reply = server.request("/metrics")
+    assert reply.status == 200, reply
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(reply.body.decode())
+        for sample in family.samples
+    }
+
+
+def metric(
+    samples: Mapping[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    """One sample's value; 0 when it has not been written yet."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def worker_pids(server: ArtworkServer) -> list[int]:
+    """Process ids of the master's live workers."""
+    return sorted(child.pid for child in psutil.Process(server.process.pid).children())

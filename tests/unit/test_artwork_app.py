@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from artwork.config import Settings
 from artwork.state import services
 from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
-from contract.profiles import BUILTIN_PROFILES
+from contract.profiles import BUILTIN_PROFILES, Profile
 from tests.support.gunicorn import Reply, make_zone, seed_zone, write_rendition
 from tests.support.net import free_port
 
@@ -427,7 +428,7 @@ def test_files_leave_through_the_servers_file_wrapper_so_sendfile_is_used(app: F
 
 
 def test_an_unknown_path_is_a_404_json(client: FlaskClient):
-    for path in ("/", "/etc/passwd", "/static/x.js", "/api/zones/", "/healthz/"):
+    for path in ("/index.html", "/etc/passwd", "/static/x.js", "/api/zones/", "/healthz/", "/Adafruit/"):
         reply = fetch(client, path)
 
         assert reply.status == 404, path
@@ -482,3 +483,240 @@ def test_an_unexpected_failure_is_a_500_json_without_internals(redis_url: str, a
 
     assert reply.status == 500
     assert _json(reply) == {"error": "internal error"}
+
+
+# --- HTTP details: ranges, dates, CORS ---
+
+
+def test_a_range_request_gets_206_with_exactly_those_bytes(client: FlaskClient, art_root: Path):
+    name = write_rendition(art_root, JPEG)
+    data = (art_root / name.relpath).read_bytes()
+
+    reply = fetch(client, f"/art/{name.filename}", headers={"Range": "bytes=10-19"})
+
+    assert reply.status == 206
+    assert reply.body == data[10:20]
+    assert reply.headers["content-range"] == f"bytes 10-19/{len(data)}"
+    assert reply.headers["accept-ranges"] == "bytes"
+
+
+def test_an_unsatisfiable_range_is_a_416_json(client: FlaskClient, art_root: Path):
+    name = write_rendition(art_root, JPEG)
+
+    reply = fetch(client, f"/art/{name.filename}", headers={"Range": "bytes=999999-"})
+
+    assert reply.status == 416
+    assert _json(reply) == {"error": "requested range not satisfiable"}
+
+
+def test_a_rendition_answers_304_to_if_modified_since(client: FlaskClient, art_root: Path):
+    name = write_rendition(art_root, SQUARE)
+    last_modified = fetch(client, f"/art/{name.filename}").headers["last-modified"]
+
+    reply = fetch(client, f"/art/{name.filename}", headers={"If-Modified-Since": last_modified})
+
+    assert reply.status == 304
+
+
+def test_every_response_allows_any_origin_and_exposes_the_validators(
+    client: FlaskClient, playing: dict[str, ArtName]
+):
+    for path in ("/api/zones/living-room", "/zones/living-room/jpeg720.jpg", "/api/zones/attic"):
+        reply = fetch(client, path, headers={"Origin": "http://kiosk.example"})
+
+        assert reply.headers["access-control-allow-origin"] == "*", path
+        assert "ETag" in reply.headers["access-control-expose-headers"]
+
+
+def test_a_preflight_allows_the_conditional_request_headers(client: FlaskClient):
+    reply = fetch(
+        client,
+        "/api/zones/living-room",
+        method="OPTIONS",
+        headers={"Origin": "http://kiosk.example", "Access-Control-Request-Headers": "if-none-match"},
+    )
+
+    assert reply.status == 200
+    assert "If-None-Match" in reply.headers["access-control-allow-headers"]
+    assert "GET" in reply.headers["access-control-allow-methods"]
+
+
+# --- legacy URLs of the original Qualia clients ---
+
+
+@pytest.fixture
+def legacy(redis_url: str, art_root: Path) -> dict[str, ArtName]:
+    """Zones `den` and `kitchen`; `den` (first by id) has both legacy BMPs."""
+    names = {p.name: write_rendition(art_root, p, source_id="den") for p in (SQUARE, BAR)}
+    seed_zone(redis_url, make_zone("den", names, title="So What", updated_at_ms=1_764_000_123_456))
+    seed_zone(redis_url, make_zone("kitchen", {}))
+    return names
+
+
+def test_metadata_json_is_the_first_zones_track_as_the_original_clients_read_it(
+    client: FlaskClient, legacy: dict[str, ArtName]
+):
+    reply = fetch(client, "/metadata.json")
+
+    assert reply.status == 200
+    assert _json(reply) == {
+        "title": "So What",
+        "artist": "Miles Davis",
+        "album": "Kind of Blue",
+        "last_updated": 1_764_000_123.456,
+    }
+
+
+def test_metadata_json_answers_304_to_its_etag(client: FlaskClient, legacy: dict[str, ArtName]):
+    etag = fetch(client, "/metadata.json").headers["etag"]
+
+    assert fetch(client, "/metadata.json", headers={"If-None-Match": etag}).status == 304
+
+
+def test_metadata_json_is_empty_while_there_is_no_zone(client: FlaskClient):
+    reply = fetch(client, "/metadata.json")
+
+    assert reply.status == 200
+    assert _json(reply) == {"title": "", "artist": "", "album": "", "last_updated": 0}
+
+
+def test_the_configured_default_zone_is_what_legacy_urls_show(
+    redis_url: str, art_root: Path, legacy: dict[str, ArtName]
+):
+    settings = Settings.from_env(
+        {"REDIS_URL": redis_url, "ARTWORK_DIR": str(art_root), "DEFAULT_ZONE": "kitchen"}
+    )
+    with running_app(settings) as app:
+        client = app.test_client()
+        metadata = _json(fetch(client, "/metadata.json"))
+        image = fetch(client, "/Adafruit/artwork.bmp")
+
+    assert isinstance(metadata, dict)
+    assert metadata["title"] == "Blue in Green"
+    assert image.status == 404
+    assert _json(image) == {"error": "no image for this zone and profile"}
+
+
+@pytest.mark.parametrize(
+    ("path", "profile"), [("/Adafruit/artwork.bmp", SQUARE), ("/Adafruit/artwork_bar.bmp", BAR)]
+)
+def test_the_legacy_bmps_are_the_default_zones_renditions(
+    client: FlaskClient, art_root: Path, legacy: dict[str, ArtName], path: str, profile: Profile
+):
+    name = legacy[profile.name]
+
+    reply = fetch(client, path)
+
+    assert reply.status == 200
+    assert reply.body == (art_root / name.relpath).read_bytes()
+    assert reply.headers["content-type"] == "image/bmp"
+    assert reply.headers["etag"] == f'"{name.hash}"'
+    assert reply.headers["cache-control"] == "no-cache"
+    assert "last-modified" in reply.headers  # for clients that compare it after a HEAD
+
+
+def test_a_legacy_bmp_ignores_if_modified_since_and_revalidates_by_etag(
+    client: FlaskClient, legacy: dict[str, ArtName]
+):
+    first = fetch(client, "/Adafruit/artwork.bmp")
+
+    by_date = fetch(
+        client, "/Adafruit/artwork.bmp", headers={"If-Modified-Since": first.headers["last-modified"]}
+    )
+    by_etag = fetch(client, "/Adafruit/artwork.bmp", headers={"If-None-Match": first.headers["etag"]})
+
+    assert by_date.status == 200
+    assert by_etag.status == 304
+
+
+def test_a_legacy_bmp_whose_profile_is_not_configured_is_a_404_saying_so(
+    redis_url: str, art_root: Path, legacy: dict[str, ArtName]
+):
+    settings = Settings.from_env(
+        {"REDIS_URL": redis_url, "ARTWORK_DIR": str(art_root), "ARTWORK_PROFILES": "jpeg720"}
+    )
+    with running_app(settings) as app:
+        reply = fetch(app.test_client(), "/Adafruit/artwork_bar.bmp")
+
+    assert reply.status == 404
+    assert _json(reply) == {"error": "profile bar320x960 is not configured in ARTWORK_PROFILES"}
+
+
+def test_a_legacy_bmp_without_any_zone_is_a_404_json(client: FlaskClient):
+    reply = fetch(client, "/Adafruit/artwork.bmp")
+
+    assert reply.status == 404
+    assert _json(reply) == {"error": "no zone to show yet"}
+
+
+def test_legacy_urls_are_a_503_json_while_redis_is_down(down_client: FlaskClient):
+    for path in ("/metadata.json", "/Adafruit/artwork.bmp"):
+        reply = fetch(down_client, path)
+
+        assert reply.status == 503, path
+        assert _json(reply) == {"error": "now-playing state unavailable", "detail": "redis unreachable"}
+
+
+def test_the_status_page_lists_zones_and_the_display_urls(client: FlaskClient, legacy: dict[str, ArtName]):
+    reply = fetch(client, "/status")
+
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    page = reply.body.decode()
+    assert "den (default)" in page
+    assert "So What" in page
+    assert "/Adafruit/artwork_bar.bmp" in page
+    assert "Redis: ok" in page
+
+
+def test_the_status_page_is_a_503_naming_redis_while_it_is_down(down_client: FlaskClient):
+    reply = fetch(down_client, "/status")
+
+    assert reply.status == 503
+    assert "Redis: unavailable (redis unreachable)" in reply.body.decode()
+
+
+# --- kiosk page, OpenAPI document, metrics ---
+
+
+def test_the_kiosk_page_is_static_html_with_a_strict_csp_and_an_etag(client: FlaskClient):
+    page = fetch(client, "/")
+    again = fetch(client, "/", headers={"If-None-Match": page.headers["etag"]})
+
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert b"/api/zones/" in page.body
+    assert b"If-None-Match" in page.body
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src 'sha256-" in csp
+    assert "unsafe-inline" not in csp
+    assert again.status == 304
+
+
+def test_the_openapi_document_describes_every_route_and_method(app: Flask, client: FlaskClient):
+    document = _json(fetch(client, "/openapi.json"))
+    assert isinstance(document, dict)
+    assert document["openapi"].startswith("3.1")
+    paths = document["paths"]
+
+    served = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        served[path] = {m.lower() for m in rule.methods or ()} - {"options"}
+
+    assert set(paths) == set(served)
+    for path, methods in served.items():
+        documented = set(paths[path])
+        assert "get" in documented, path
+        # Flask adds HEAD to every GET route; image routes document it explicitly.
+        assert documented <= methods, path
+
+
+def test_metrics_are_prometheus_text_with_the_304_ratio(client: FlaskClient):
+    reply = fetch(client, "/metrics")
+
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert b"artwork_http_not_modified_ratio" in reply.body
+    assert b"artwork_connections_rejected" in reply.body or b"artwork_http_requests" in reply.body

@@ -59,6 +59,8 @@ def test_empty_values_count_as_unset():
         ("DEFAULT_ZONE", "Living Room"),
         ("ARTWORK_TIMEOUT_SECONDS", "soon"),
         ("ARTWORK_TIMEOUT_SECONDS", "0"),
+        ("ARTWORK_READ_TIMEOUT_SECONDS", "0.1"),
+        ("ARTWORK_READ_TIMEOUT_SECONDS", "forever"),
         ("LOG_LEVEL", "chatty"),
         ("LOG_FORMAT", "xml"),
     ],
@@ -91,3 +93,8 @@ def test_profiles_are_looked_up_by_name():
     assert profile is not None
     assert profile.ext == "bmp"
     assert settings.profile("jpeg480") is None  # built in, but not configured
+
+
+def test_the_read_timeout_defaults_to_five_seconds_and_can_be_set():
+    assert Settings.from_env({}).read_timeout_seconds == 5.0
+    assert Settings.from_env({"ARTWORK_READ_TIMEOUT_SECONDS": "2.5"}).read_timeout_seconds == 2.5

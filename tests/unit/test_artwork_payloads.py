@@ -9,7 +9,6 @@ import pytest
 from artwork.payloads import (
     body_etag,
     json_body,
-    resolve_default_zone,
     split_image_filename,
     zone_payload,
     zone_rendition,
@@ -17,7 +16,7 @@ from artwork.payloads import (
 )
 from contract.layout import rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from contract.zone import ZoneState
+from contract.zone import ZoneState, default_zone_id
 
 SQUARE = BUILTIN_PROFILES["square720"]
 JPEG = BUILTIN_PROFILES["jpeg720"]
@@ -84,9 +83,9 @@ def test_the_zone_payload_adds_urls_for_configured_profiles_it_has():
 
 
 def test_the_default_zone_is_the_configured_one_or_else_the_first():
-    assert resolve_default_zone("kitchen", ["bath", "kitchen"]) == "kitchen"
-    assert resolve_default_zone("", ["bath", "kitchen"]) == "bath"
-    assert resolve_default_zone("", []) is None
+    assert default_zone_id("kitchen", ["bath", "kitchen"]) == "kitchen"
+    assert default_zone_id("", ["bath", "kitchen"]) == "bath"
+    assert default_zone_id("", []) is None
 
 
 def test_the_zone_list_names_the_default_zone():

@@ -34,6 +34,8 @@ class Settings:
     profiles: tuple[Profile, ...] = parse_profiles(DEFAULT_PROFILES)
     default_zone: str = ""  # empty: the first zone by id
     timeout_seconds: float = 30.0
+    # How long a client may take to send a complete request head, and to accept each write.
+    read_timeout_seconds: float = 5.0
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -49,6 +51,9 @@ class Settings:
             default_zone=_default_zone(env.text("DEFAULT_ZONE", "")),
             timeout_seconds=env.number(
                 "ARTWORK_TIMEOUT_SECONDS", cls.timeout_seconds, minimum=1, maximum=600
+            ),
+            read_timeout_seconds=env.number(
+                "ARTWORK_READ_TIMEOUT_SECONDS", cls.read_timeout_seconds, minimum=0.5, maximum=60
             ),
             log_level=env.choice("LOG_LEVEL", cls.log_level, LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", cls.log_format, LOG_FORMATS),

@@ -9,7 +9,7 @@ from typing import Any
 
 from contract.layout import ArtName, parse_art_relpath
 from contract.profiles import Profile
-from contract.zone import ZoneState
+from contract.zone import ZoneState, default_zone_id
 
 _ETAG_HEX_CHARS = 32
 
@@ -55,19 +55,12 @@ def zone_payload(zone: ZoneState, profiles: Iterable[Profile]) -> dict[str, Any]
     return {**zone.to_json_dict(), "image_urls": image_urls, "art_urls": art_urls}
 
 
-def resolve_default_zone(configured: str, zone_ids: Sequence[str]) -> str | None:
-    """The configured default zone if set, else the first zone id; None when there is none."""
-    if configured:
-        return configured
-    return zone_ids[0] if zone_ids else None
-
-
 def zones_payload(
     zones: Sequence[ZoneState], profiles: Sequence[Profile], default_zone: str
 ) -> dict[str, Any]:
     """The zone list's JSON."""
     return {
-        "default_zone": resolve_default_zone(default_zone, [z.zone_id for z in zones]),
+        "default_zone": default_zone_id(default_zone, [z.zone_id for z in zones]),
         "zones": [zone_payload(zone, profiles) for zone in zones],
     }
 
@@ -80,3 +73,15 @@ def json_body(payload: Any) -> bytes:
 def body_etag(body: bytes) -> str:
     """An unquoted ETag for a response body."""
     return hashlib.sha256(body).hexdigest()[:_ETAG_HEX_CHARS]
+
+
+def legacy_metadata(zone: ZoneState | None) -> dict[str, Any]:
+    """The original clients' `metadata.json`: `last_updated` in unix seconds, 0 when unknown."""
+    if zone is None:
+        return {"title": "", "artist": "", "album": "", "last_updated": 0}
+    return {
+        "title": zone.title,
+        "artist": zone.artist,
+        "album": zone.album,
+        "last_updated": zone.updated_at_ms / 1000,
+    }

@@ -8,6 +8,7 @@ from typing import cast
 from flask import Flask, current_app
 
 from artwork.config import Settings
+from artwork.pages_data import Pages
 from artwork.zones import ZoneRepository
 
 _EXTENSION_KEY = "artwork"
@@ -19,6 +20,7 @@ class Services:
 
     settings: Settings
     zones: ZoneRepository
+    pages: Pages
 
 
 def install(app: Flask, services: Services) -> None:

@@ -85,6 +85,14 @@ class ZoneRepository:
                 zones.append(zone)
         return zones
 
+    def ids(self) -> tuple[str, ...]:
+        """Every valid zone id."""
+        try:
+            members = cast(set[str], self._client.smembers(self._keys.zones))
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return tuple(z for z in members if ZONE_ID_RE.match(z))
+
     def ping(self) -> bool:
         """Whether Redis answers right now."""
         try:

@@ -1,0 +1,61 @@
+"""The Flask app factory and what every response gets."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, Response, request
+
+from artwork.config import Settings
+from artwork.errors import register_error_handlers
+from artwork.legacy import bp as legacy_bp
+from artwork.metrics import ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
+from artwork.pages import bp as pages_bp
+from artwork.pages_data import load_pages
+from artwork.routes import bp
+from artwork.state import Services, install
+from artwork.zones import ZoneRepository, make_redis_client
+from contract.logs import configure_logging
+from contract.redis_keys import RedisKeys
+
+# Everything here is public, read-only and sent without credentials, so any origin may read it;
+# the conditional-request headers are what a browser client needs to see and send.
+_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range",
+}
+_PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, If-Range, Range",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app; settings come from the environment unless given."""
+    settings = settings if settings is not None else Settings.from_env(os.environ)
+    configure_logging(settings.log_level, settings.log_format, "artwork")
+    # No static folder: only the routes below may map a URL to a file.
+    app = Flask(__name__, static_folder=None)
+    # `//x` and `/art//x` must be plain 404s, not redirects to some other path.
+    app.url_map.merge_slashes = False
+    zones = ZoneRepository(make_redis_client(settings), RedisKeys(settings.redis_prefix))
+    install(app, Services(settings=settings, zones=zones, pages=load_pages(settings)))
+    register_error_handlers(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(legacy_bp)
+    app.register_blueprint(pages_bp)
+    app.after_request(_finish_response)
+    return app
+
+
+def _finish_response(response: Response) -> Response:
+    # The route, not the path, labels the metrics: paths are unbounded, routes are a short list.
+    rule = request.url_rule
+    request.environ[ROUTE_ENVIRON_KEY] = rule.rule if rule is not None else UNMATCHED_ROUTE
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers.update(_CORS_HEADERS)
+    if request.method == "OPTIONS":
+        headers.update(_PREFLIGHT_HEADERS)
+    return response

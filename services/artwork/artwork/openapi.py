@@ -1,0 +1,205 @@
+"""The OpenAPI 3.1 document of the service, built from the configured profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from contract.layout import ART_NAME_RE
+from contract.profiles import MIME_TYPES, Profile
+from contract.zone import ZONE_ID_PATTERN, Source, TransportState
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_IMAGE_TYPES = sorted(set(MIME_TYPES.values()))
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(description, _ERROR)
+
+
+_NOT_MODIFIED = {"description": "Not modified: the client's ETag is current"}
+_UNAVAILABLE = _error("Now-playing state unavailable (Redis down or malformed state); retry after 1 s")
+_IMAGE_RESPONSES = {
+    "200": {
+        "description": "The image; ETag is its content hash",
+        "content": {mime: {"schema": {"type": "string", "format": "binary"}} for mime in _IMAGE_TYPES},
+    },
+    "206": {"description": "Partial content for a Range request"},
+    "304": _NOT_MODIFIED,
+    "404": _error("Unknown zone, profile or image"),
+    "416": _error("Range not satisfiable"),
+}
+_ETAG_HEADERS = {
+    "If-None-Match": {"in": "header", "name": "If-None-Match", "schema": {"type": "string"}},
+}
+
+
+def _get(summary: str, responses: dict[str, Any], *, head: bool = False, **extra: Any) -> dict[str, Any]:
+    operation = {"summary": summary, "responses": responses, **extra}
+    item: dict[str, Any] = {"get": operation}
+    if head:
+        item["head"] = {**operation, "summary": f"{summary} (headers only)"}
+    return item
+
+
+def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
+    urls = {
+        "type": "object",
+        "propertyNames": {"enum": list(profile_names)},
+        "additionalProperties": {"type": "string"},
+    }
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "required": ["id", "name", "state", "source", "title", "artist", "album", "image_urls", "art_urls"],
+        "properties": {
+            "id": {"type": "string", "pattern": f"^{ZONE_ID_PATTERN}$"},
+            "name": text,
+            "coordinator_uid": text,
+            "members": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"uid": text, "name": text}},
+            },
+            "state": {"enum": [s.value for s in TransportState]},
+            "source": {"enum": [s.value for s in Source]},
+            "title": text,
+            "artist": text,
+            "album": text,
+            "station": text,
+            "duration": text,
+            "art_url": text,
+            "art_hash": text,
+            "images": {"type": "object", "additionalProperties": {"type": "string"}},
+            "version": {"type": "integer"},
+            "updated_at": {"type": "integer", "description": "unix milliseconds"},
+            "image_urls": {**urls, "description": "no-cache URL of the zone's current image per profile"},
+            "art_urls": {**urls, "description": "immutable URL of the current rendition per profile"},
+        },
+    }
+
+
+def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
+    """The document; profile names and extensions are the configured ones."""
+    names = [p.name for p in profiles]
+    zone_id = {"in": "path", "name": "zone_id", "required": True, "schema": {"type": "string"}}
+    legacy_image = _IMAGE_RESPONSES | {"503": _UNAVAILABLE}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sonos artwork",
+            "version": "1",
+            "description": (
+                "Album art and now-playing state for small displays. Every response allows any "
+                "origin (CORS). Any request may also get a 503 `too many connections` when a worker "
+                "is at its connection limit."
+            ),
+        },
+        "paths": {
+            "/": _get("Kiosk page", {"200": {"description": "HTML page"}, "304": _NOT_MODIFIED}),
+            "/api/zones": _get(
+                "Every zone's now-playing state",
+                {
+                    "200": _json("Zones by id", {"$ref": "#/components/schemas/ZoneList"}),
+                    "304": _NOT_MODIFIED,
+                    "503": _UNAVAILABLE,
+                },
+                parameters=list(_ETAG_HEADERS.values()),
+            ),
+            "/api/zones/{zone_id}": _get(
+                "One zone's now-playing state",
+                {
+                    "200": _json("The zone", {"$ref": "#/components/schemas/Zone"}),
+                    "304": _NOT_MODIFIED,
+                    "404": _error("Unknown zone"),
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[zone_id, *_ETAG_HEADERS.values()],
+            ),
+            "/zones/{zone_id}/{filename}": _get(
+                "The zone's current image for a profile (Cache-Control: no-cache)",
+                _IMAGE_RESPONSES | {"503": _UNAVAILABLE},
+                head=True,
+                parameters=[
+                    zone_id,
+                    {
+                        "in": "path",
+                        "name": "filename",
+                        "required": True,
+                        "schema": {"enum": [f"{p.name}.{p.ext}" for p in profiles]},
+                    },
+                ],
+            ),
+            "/art/{filename}": _get(
+                "An immutable rendition (Cache-Control: public, max-age=31536000, immutable)",
+                _IMAGE_RESPONSES,
+                head=True,
+                parameters=[
+                    {
+                        "in": "path",
+                        "name": "filename",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": ART_NAME_RE.pattern},
+                    }
+                ],
+            ),
+            "/metadata.json": _get(
+                "Legacy: the default zone's track, as the original Qualia clients read it",
+                {
+                    "200": _json("Track", {"$ref": "#/components/schemas/LegacyMetadata"}),
+                    "304": _NOT_MODIFIED,
+                    "503": _UNAVAILABLE,
+                },
+            ),
+            "/Adafruit/artwork.bmp": _get(
+                "Legacy: the default zone's square720 BMP", legacy_image, head=True
+            ),
+            "/Adafruit/artwork_bar.bmp": _get(
+                "Legacy: the default zone's bar320x960 BMP", legacy_image, head=True
+            ),
+            "/status": _get(
+                "Human-readable status page",
+                {"200": {"description": "HTML"}, "503": {"description": "HTML; Redis is unavailable"}},
+            ),
+            "/healthz": _get("Liveness", {"200": _json("Alive", {"type": "object"})}),
+            "/readyz": _get(
+                "Readiness: Redis reachable and the artwork volume readable",
+                {"200": _json("Ready", {"type": "object"}), "503": _json("Not ready", {"type": "object"})},
+            ),
+            "/metrics": _get("Prometheus metrics of all workers", {"200": {"description": "text format"}}),
+            "/openapi.json": _get(
+                "This document", {"200": _json("OpenAPI 3.1", {"type": "object"}), "304": _NOT_MODIFIED}
+            ),
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+                },
+                "Zone": _zone_schema(names),
+                "ZoneList": {
+                    "type": "object",
+                    "required": ["default_zone", "zones"],
+                    "properties": {
+                        "default_zone": {"type": ["string", "null"]},
+                        "zones": {"type": "array", "items": {"$ref": "#/components/schemas/Zone"}},
+                    },
+                },
+                "LegacyMetadata": {
+                    "type": "object",
+                    "required": ["title", "artist", "album", "last_updated"],
+                    "properties": {
+                        "title": {"type": "string"},
+                        "artist": {"type": "string"},
+                        "album": {"type": "string"},
+                        "last_updated": {"type": "number", "description": "unix seconds; 0 when unknown"},
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,67 @@
+"""Pages for people and tools: the kiosk, the status page, the OpenAPI document and metrics."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response
+
+from artwork import metrics
+from artwork.files import art_root_readable
+from artwork.responses import REVALIDATE_CACHE_CONTROL, conditional_bytes
+from artwork.state import services
+from artwork.status_page import ZoneLine, status_html
+from artwork.zones import NowPlayingUnavailable
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def kiosk() -> Response:
+    """Full-screen now-playing page; static HTML that polls `/api/zones/<id>`."""
+    pages = services().pages
+    return conditional_bytes(
+        pages.kiosk.body,
+        "text/html",
+        pages.kiosk.etag,
+        {"Content-Security-Policy": pages.kiosk_csp, "Referrer-Policy": "no-referrer"},
+    )
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this service."""
+    document = services().pages.openapi
+    return conditional_bytes(document.body, "application/json", document.etag, {})
+
+
+@bp.get("/status")
+def status() -> Response:
+    """A small human-readable status page, like the original server's; 503 while Redis is down."""
+    app_services = services()
+    settings = app_services.settings
+    try:
+        zones = app_services.zones.list()
+        redis_error = ""
+    except NowPlayingUnavailable as exc:
+        zones, redis_error = [], exc.detail
+    html = status_html(
+        now_seconds=time.time(),
+        default_zone=settings.default_zone or (zones[0].zone_id if zones else ""),
+        zones=[ZoneLine.of(zone) for zone in zones],
+        profiles=[profile.name for profile in settings.profiles],
+        redis_error=redis_error,
+        volume_readable=art_root_readable(settings.artwork_dir),
+    )
+    response = Response(html, status=503 if redis_error else 200, mimetype="text/html")
+    response.headers["Cache-Control"] = REVALIDATE_CACHE_CONTROL
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Prometheus text of the whole service (all workers)."""
+    response = Response(metrics.render(), content_type=metrics.METRICS_CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,328 @@
+"""gunicorn's gthread worker, with slow clients and connection floods bounded.
+
+Stock gthread (27.0.1) hands an accepted socket to a thread, which then blocks on header parsing
+for as long as the client trickles bytes; and at `worker_connections` it stops accepting, leaving
+new clients hanging in the kernel's backlog. This subclass changes three things, all in the
+worker's event loop, none per request in a thread:
+
+* The request head is read by the event loop, without a thread, until its blank line arrives; a
+  head not complete within `ARTWORK_READ_TIMEOUT_SECONDS` drops the connection (logged, counted).
+  A thread only ever sees a complete head, and its socket I/O has that timeout too.
+* At the connection limit an idle kept-alive (or silent) connection is closed to make room; when
+  there is none the new connection gets a canned 503 at once (logged, counted).
+* Closing waits for the client's FIN in the event loop instead of blocking the loop for up to 2 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
+
+from artwork import metrics
+from artwork.config import Settings
+
+_HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # a bare-LF head is complete too: the parser then answers 400
+_RECV_BYTES = 8192
+_DEFAULT_FIELD_SIZE = 8190  # gunicorn's own cap when limit_request_field_size is 0
+_ACCEPT_AGAIN = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
+# Lingering close: long enough for a client to read a small response and close; bounded in count
+# so that a flood costs file descriptors only up to this.
+_LINGER_SECONDS = 1.0
+_LINGER_MAX_SOCKETS = 64
+# Only a connection silent this long since it was accepted may be closed to make room.
+_EVICT_AFTER_SILENT_SECONDS = 1.0
+
+_REJECT_BODY = b'{"error":"too many connections"}'
+REJECT_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: application/json\r\n"
+    b"Content-Length: " + str(len(_REJECT_BODY)).encode() + b"\r\n"
+    b"Retry-After: 1\r\n"
+    b"Access-Control-Allow-Origin: *\r\n"
+    b"Connection: close\r\n\r\n" + _REJECT_BODY
+)
+
+
+def _is_silent(sock: socket.socket) -> bool:
+    """Whether nothing waits unread on a non-blocking socket (closing it then sends no reset)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""  # b"": the client has closed; fine to close too
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return True  # already broken
+
+
+def head_complete(head: bytes | bytearray, searched_from: int) -> bool:
+    """Whether the request head ends at or after `searched_from` (bytes before it were searched)."""
+    start = max(0, searched_from - 3)
+    return any(head.find(end, start) >= 0 for end in _HEAD_ENDS)
+
+
+def max_head_bytes(limit_line: int, limit_fields: int, limit_field_size: int) -> int:
+    """The most head bytes gunicorn's parser may need before it decides; beyond it, it refuses."""
+    line = limit_line or 8190
+    return 2 + line + limit_fields * ((limit_field_size or _DEFAULT_FIELD_SIZE) + 2) + 4
+
+
+def peer_name(addr: Any) -> str:
+    """`host:port` of a TCP peer, for log lines."""
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return f"{addr[0]}:{addr[1]}"
+    return str(addr or "unix socket")
+
+
+class HeadConn(TConn):  # type: ignore[misc]
+    """A connection whose request head the event loop reads before any thread sees it."""
+
+    def __init__(
+        self,
+        cfg: Any,
+        sock: socket.socket,
+        client: Any,
+        server: Any,
+        *,
+        io_timeout_seconds: float,
+        linger: Callable[[socket.socket], None],
+    ) -> None:
+        super().__init__(cfg, sock, client, server)
+        self.head = bytearray()
+        self.head_deadline = 0.0
+        self._io_timeout_seconds = io_timeout_seconds
+        self._linger = linger
+
+    def init(self) -> None:
+        """Set up the parser (once), then hand it the head the event loop already read."""
+        super().init()
+        # The thread's setblocking(True) cleared any timeout: bound every read and write again.
+        self.sock.settimeout(self._io_timeout_seconds)
+        if self.head:
+            self.parser.unreader.unread(bytes(self.head))
+            self.head.clear()
+
+    def close(self, graceful: bool = False) -> None:
+        """Close; a graceful close from the event loop lingers there instead of blocking it."""
+        if graceful and threading.current_thread() is threading.main_thread():
+            self._linger(self.sock)
+        else:
+            super().close(graceful)
+
+
+class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread with event-loop head reading, a read deadline, eviction and a fast 503 at the limit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout_seconds = Settings.from_env(os.environ).read_timeout_seconds
+        self.max_head_bytes = max_head_bytes(
+            self.cfg.limit_request_line, self.cfg.limit_request_fields, self.cfg.limit_request_field_size
+        )
+        self.reading_conns: deque[HeadConn] = deque()  # in deadline order: one timeout for all
+        self.lingering: dict[socket.socket, float] = {}  # socket -> deadline, in insertion order
+        self._listen_mode = ""  # "", "accept" or "reject"
+
+    # --- accepting -------------------------------------------------------------------------------
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """At the limit keep watching the listener, to answer newcomers, unless shutting down."""
+        mode = "accept" if enabled else ("reject" if self.alive else "")
+        if mode != self._listen_mode:
+            callback = self.accept if mode == "accept" else self._accept_over_limit
+            for listener in self.sockets:
+                if not mode:
+                    self.poller.unregister(listener)
+                elif not self._listen_mode:
+                    listener.setblocking(False)
+                    self.poller.register(listener, selectors.EVENT_READ, callback)
+                else:
+                    self.poller.modify(listener, selectors.EVENT_READ, callback)
+            self._listen_mode = mode
+        self._accepting = enabled
+
+    def accept(self, listener: Any) -> None:
+        """Accept one connection and wait for its request head in the event loop."""
+        accepted = self._accept_one(listener)
+        if accepted is None:
+            return
+        sock, addr = accepted
+        self.nr_conns += 1
+        conn = HeadConn(
+            self.cfg,
+            sock,
+            addr,
+            listener.getsockname(),
+            io_timeout_seconds=self.read_timeout_seconds,
+            linger=self._linger,
+        )
+        self._await_head(conn)
+
+    def _accept_over_limit(self, listener: Any) -> None:
+        if self._evict_idle():
+            self.accept(listener)
+            return
+        accepted = self._accept_one(listener)
+        if accepted is None:
+            return
+        sock, addr = accepted
+        metrics.count_rejection("connection_limit")
+        self.log.warning(
+            "rejected connection from %s with 503: %d connections open, the limit is %d",
+            peer_name(addr),
+            self.nr_conns,
+            self.worker_connections,
+        )
+        try:
+            sock.setblocking(False)
+            sock.send(REJECT_RESPONSE)  # far smaller than an empty socket's send buffer
+        except OSError:
+            sock.close()
+            return
+        self._linger(sock)
+
+    @staticmethod
+    def _accept_one(listener: Any) -> tuple[socket.socket, Any] | None:
+        try:
+            sock, addr = listener.accept()
+        except OSError as exc:
+            if exc.errno in _ACCEPT_AGAIN:
+                return None
+            raise
+        return sock, addr
+
+    def _evict_idle(self) -> bool:
+        """Close the oldest idle kept-alive connection, else one that has long sent nothing."""
+        conn = next((c for c in self.keepalived_conns if _is_silent(c.sock)), None)
+        if conn is not None:
+            self.keepalived_conns.remove(conn)
+        else:
+            # A connection that has only just been accepted is most likely sending its request.
+            silent_since = time.monotonic() - _EVICT_AFTER_SILENT_SECONDS
+            conn = next(
+                (
+                    c
+                    for c in self.reading_conns
+                    if not c.head
+                    and c.head_deadline - self.read_timeout_seconds <= silent_since
+                    and _is_silent(c.sock)
+                ),
+                None,
+            )
+            if conn is None:
+                return False
+            self.reading_conns.remove(conn)
+        self._forget(conn)
+        return True
+
+    # --- reading request heads in the event loop ---------------------------------------------------
+
+    def on_client_socket_readable(self, conn: HeadConn, client: Any) -> None:
+        """A kept-alive connection's next request is starting: read its head here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._await_head(conn)
+
+    def _await_head(self, conn: HeadConn) -> None:
+        conn.head_deadline = time.monotonic() + self.read_timeout_seconds
+        self.reading_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_readable, conn))
+
+    def _on_head_readable(self, conn: HeadConn, _client: Any) -> None:
+        try:
+            chunk = conn.sock.recv(_RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # the client went away before sending a request
+            self.reading_conns.remove(conn)
+            self._forget(conn)
+            return
+        searched = len(conn.head)
+        conn.head += chunk
+        if not head_complete(conn.head, searched) and len(conn.head) <= self.max_head_bytes:
+            return
+        self.poller.unregister(conn.sock)
+        self.reading_conns.remove(conn)
+        conn.data_ready = True  # gthread must not wait for data: it is all here
+        self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """Also drop connections whose head did not arrive in time, and finish lingering closes."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.reading_conns and self.reading_conns[0].head_deadline <= now:
+            conn = self.reading_conns.popleft()
+            if conn.head:  # a trickling client; a silent one is just an idle connection
+                metrics.count_rejection("read_timeout")
+                self.log.warning(
+                    "dropped %s: request head incomplete after %.1f s (%d bytes)",
+                    peer_name(conn.client),
+                    self.read_timeout_seconds,
+                    len(conn.head),
+                )
+            self._forget(conn)
+        self._expire_lingering(now)
+
+    def murder_keepalived(self, force: bool = False) -> None:
+        """On shutdown (force) close everything this subclass holds as well."""
+        super().murder_keepalived(force)
+        if force:
+            while self.reading_conns:
+                self._forget(self.reading_conns.popleft())
+            self._expire_lingering(float("inf"))
+
+    def _forget(self, conn: HeadConn) -> None:
+        """Unregister and close a connection that no thread holds."""
+        with contextlib.suppress(KeyError, ValueError):  # not registered
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
+
+    # --- closing without blocking the event loop ---------------------------------------------------
+
+    def _linger(self, sock: socket.socket) -> None:
+        """Send FIN, then read and discard until the client closes, so it never sees a reset."""
+        if len(self.lingering) >= _LINGER_MAX_SOCKETS:
+            sock.close()
+            return
+        try:
+            sock.setblocking(False)
+            sock.shutdown(socket.SHUT_WR)
+            self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
+        except (OSError, ValueError, KeyError):
+            sock.close()
+            return
+        self.lingering[sock] = time.monotonic() + _LINGER_SECONDS
+
+    def _on_lingering_readable(self, sock: socket.socket) -> None:
+        try:
+            if sock.recv(_RECV_BYTES):
+                return  # more of the client's request: keep draining until EOF or the deadline
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._end_linger(sock)
+
+    def _expire_lingering(self, now: float) -> None:
+        for sock, deadline in list(self.lingering.items()):
+            if deadline > now:
+                break
+            self._end_linger(sock)
+
+    def _end_linger(self, sock: socket.socket) -> None:
+        del self.lingering[sock]
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(sock)
+        sock.close()

@@ -1,0 +1,72 @@
+"""The legacy display path end to end: the original Qualia clients' URLs, decoded by CircuitPython's loader.
+
+The BMPs come from the poller's real renderer, are served by a real gunicorn, are fetched over HTTP
+as the Qualia fetches them (the whole body into memory), and are loaded with `adafruit_imageload`
+into Blinka's `displayio` objects, as the client's `code.py` does.
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from contract.profiles import BUILTIN_PROFILES
+from tests.support.artwork import write_real_rendition
+from tests.support.gunicorn import ArtworkServer, make_zone, running_artwork, seed_zone
+from tests.support.redis_server import RedisServer
+
+displayio = pytest.importorskip("displayio", reason="adafruit-blinka-displayio is not installed")
+adafruit_imageload = pytest.importorskip(
+    "adafruit_imageload", reason="adafruit-circuitpython-imageload is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
+    """gunicorn with the poller's square and bar renditions for zone `office`."""
+    if not redis_server.running:
+        redis_server.start()
+    workdir = tmp_path_factory.mktemp("artwork-circuitpython")
+    artwork_dir = workdir / "artwork"
+    (artwork_dir / "art").mkdir(parents=True)
+    with running_artwork(
+        artwork_dir=artwork_dir, redis_url=redis_server.url, log_path=workdir / "gunicorn.log"
+    ) as running:
+        yield running
+
+
+def _fetch(server: ArtworkServer, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "image/bmp"
+        return bytes(response.read())
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("path", "profile", "size"),
+    [
+        ("/Adafruit/artwork.bmp", "square720", (720, 720)),
+        ("/Adafruit/artwork_bar.bmp", "bar320x960", (320, 960)),
+    ],
+)
+def test_the_qualia_loader_decodes_the_legacy_bmp_at_the_panels_size(
+    server: ArtworkServer, redis_url: str, path: str, profile: str, size: tuple[int, int]
+):
+    images = {
+        p: write_real_rendition(server.artwork_dir, BUILTIN_PROFILES[p]) for p in ("square720", "bar320x960")
+    }
+    seed_zone(redis_url, make_zone("office", images))
+
+    data = _fetch(server, path)
+    bitmap, palette = adafruit_imageload.load(
+        io.BytesIO(data), bitmap=displayio.Bitmap, palette=displayio.Palette
+    )
+
+    assert (bitmap.width, bitmap.height) == size
+    assert isinstance(palette, displayio.Palette)
+    assert len(palette) <= 256
+    assert data == (server.artwork_dir / images[profile].relpath).read_bytes()

@@ -1,0 +1,113 @@
+"""The kiosk page in a real headless Chromium: it follows a track change on screen within 2 s."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from contract.profiles import BUILTIN_PROFILES
+from contract.zone import TransportState
+from poller.render import Caption
+from tests.support.artwork import write_real_rendition
+from tests.support.gunicorn import REPO_ROOT, ArtworkServer, make_zone, running_artwork, seed_zone
+from tests.support.redis_server import RedisServer
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip)")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FOLLOW_SECONDS = 2.0
+JPEG = BUILTIN_PROFILES["jpeg720"]
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
+    """gunicorn serving a volume the service cannot write to, as in production."""
+    if not redis_server.running:
+        redis_server.start()
+    workdir = tmp_path_factory.mktemp("artwork-kiosk")
+    artwork_dir = workdir / "artwork"
+    (artwork_dir / "art").mkdir(parents=True)
+    with running_artwork(
+        artwork_dir=artwork_dir, redis_url=redis_server.url, log_path=workdir / "gunicorn.log"
+    ) as running:
+        yield running
+
+
+def _play(
+    server: ArtworkServer, redis_url: str, title: str, colour: tuple[int, int, int], version: int
+) -> str:
+    caption = Caption(title, "Miles Davis", "Kind of Blue")
+    name = write_real_rendition(server.artwork_dir, JPEG, colour=colour, caption=caption)
+    seed_zone(redis_url, make_zone("living-room", {"jpeg720": name}, title=title, version=version))
+    return f"/art/{name.filename}"
+
+
+@pytest.mark.timeout(90)
+def test_the_kiosk_shows_the_new_art_and_title_within_two_seconds_of_a_track_change(
+    server: ArtworkServer, redis_url: str
+):
+    first_art = _play(server, redis_url, "So What", (30, 90, 200), version=1)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            statuses: list[int] = []
+            page.on(
+                "response",
+                lambda response: statuses.append(response.status) if "/api/zones/" in response.url else None,
+            )
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art",
+                arg=first_art,
+                timeout=10_000,
+            )
+            assert page.inner_text("#title") == "So What"
+            assert page.eval_on_selector("#picker", "el => el.value") == "living-room"
+            page.wait_for_timeout(1500)  # a few unchanged polls
+
+            second_art = _play(server, redis_url, "Blue in Green", (220, 180, 20), version=2)
+            changed = time.monotonic()
+            page.wait_for_function(
+                """([art, title]) => document.getElementById('art').getAttribute('src') === art
+                     && document.getElementById('title').textContent === title
+                     && document.getElementById('art').complete""",
+                arg=[second_art, "Blue in Green"],
+                timeout=10_000,
+            )
+            follow_seconds = time.monotonic() - changed
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            screenshot = ARTIFACTS / "kiosk-after-track-change.png"
+            page.screenshot(path=str(screenshot))
+            print(f"kiosk followed the change in {follow_seconds:.2f} s; screenshot: {screenshot}")
+
+            seed_zone(
+                redis_url, make_zone("living-room", {}, state=TransportState.STOPPED, title="", version=3)
+            )
+            page.wait_for_function("() => document.body.classList.contains('idle')", timeout=5_000)
+            page.screenshot(path=str(ARTIFACTS / "kiosk-idle.png"))
+        finally:
+            browser.close()
+
+    assert follow_seconds < FOLLOW_SECONDS
+    assert 304 in statuses  # unchanged polls cost a 304
+    assert screenshot.stat().st_size > 0

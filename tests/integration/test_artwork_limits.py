@@ -1,0 +1,149 @@
+"""Connection limits under a real gunicorn: every client gets an answer quickly, none hangs.
+
+One worker with ARTWORK_MAX_CONNECTIONS=10, so the limit is exactly ten connections.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from contract.profiles import BUILTIN_PROFILES
+from tests.support.gunicorn import (
+    ArtworkServer,
+    Reply,
+    metric,
+    metric_samples,
+    running_artwork,
+    write_rendition,
+)
+from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for
+
+LIMIT = 10
+READ_TIMEOUT_SECONDS = 2.0
+FAST_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
+    """One single-worker gunicorn at the default 4 threads and 10 connections."""
+    if not redis_server.running:
+        redis_server.start()
+    workdir = tmp_path_factory.mktemp("artwork-limits")
+    artwork_dir = workdir / "artwork"
+    (artwork_dir / "art").mkdir(parents=True)
+    with running_artwork(
+        artwork_dir=artwork_dir,
+        redis_url=redis_server.url,
+        log_path=workdir / "gunicorn.log",
+        extra_env={
+            "ARTWORK_WORKERS": "1",
+            "ARTWORK_THREADS": "4",
+            "ARTWORK_MAX_CONNECTIONS": str(LIMIT),
+            "ARTWORK_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+        },
+    ) as running:
+        yield running
+
+
+def _open(server: ArtworkServer, first_bytes: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    if first_bytes:
+        sock.sendall(first_bytes)
+    return sock
+
+
+def _timed(server: ArtworkServer, path: str) -> tuple[Reply, float]:
+    started = time.monotonic()
+    reply = server.request(path)
+    return reply, time.monotonic() - started
+
+
+def _wait_until_serving(server: ArtworkServer) -> None:
+    wait_for(lambda: server.request("/healthz").status == 200, READ_TIMEOUT_SECONDS + 5, what="a 200 again")
+
+
+@pytest.mark.timeout(30)
+def test_connections_beyond_the_limit_get_a_fast_503_logged_and_counted(server: ArtworkServer):
+    _wait_until_serving(server)
+    before = metric_samples(server)
+    # Ten clients that started a request and stalled: they fill the worker's ten connections.
+    stalled = [_open(server, b"GET /healthz HTTP/1.1\r\n") for _ in range(LIMIT)]
+    try:
+        time.sleep(0.3)
+        answers = [_timed(server, "/healthz") for _ in range(LIMIT)]  # connections 11..20
+    finally:
+        for sock in stalled:
+            sock.close()
+
+    print("connections 11..20:", [(reply.status, f"{seconds * 1000:.1f} ms") for reply, seconds in answers])
+    for reply, seconds in answers:
+        assert reply.status == 503
+        assert seconds < FAST_SECONDS
+        assert json.loads(reply.body) == {"error": "too many connections"}
+        assert reply.headers["retry-after"] == "1"
+        assert reply.headers["connection"] == "close"
+    _wait_until_serving(server)
+    rejected = "artwork_connections_rejected_total"
+    after = metric_samples(server)
+    # At least: a probe racing the stalled clients' close may be turned away too, and counted.
+    counted = metric(after, rejected, reason="connection_limit") - metric(
+        before, rejected, reason="connection_limit"
+    )
+    assert counted >= LIMIT
+    assert server.log_tail(50_000).count("rejected connection from 127.0.0.1:") >= LIMIT
+
+
+@pytest.mark.timeout(30)
+def test_idle_connections_make_room_for_new_clients(server: ArtworkServer):
+    _wait_until_serving(server)
+    # Ten connections that never send anything, like a browser's preconnects.
+    silent = [_open(server) for _ in range(LIMIT)]
+    try:
+        time.sleep(1.2)  # only connections silent for a second are taken to be idle
+        answers = [_timed(server, "/healthz") for _ in range(LIMIT)]
+    finally:
+        for sock in silent:
+            sock.close()
+
+    print("new clients beside 10 idle ones:", [f"{s * 1000:.1f} ms" for _, s in answers])
+    assert [reply.status for reply, _ in answers] == [200] * LIMIT
+    assert max(seconds for _, seconds in answers) < FAST_SECONDS
+
+
+@pytest.mark.timeout(30)
+def test_twenty_concurrent_clients_are_all_answered_without_a_hang(server: ArtworkServer):
+    _wait_until_serving(server)
+    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id="crowd")
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(20)
+
+    def client() -> None:
+        start.wait()
+        try:
+            reply, seconds = _timed(server, f"/art/{name.filename}")
+            outcome = (reply.status, seconds)
+        except OSError as exc:  # a reset or a hang would land here
+            outcome = (-1, float("inf"))
+            print("client failed:", exc)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    statuses = sorted(status for status, _ in results)
+    print(f"20 concurrent clients: {statuses}, slowest {max(s for _, s in results) * 1000:.1f} ms")
+    assert len(results) == 20
+    assert set(statuses) <= {200, 503}
+    assert max(seconds for _, seconds in results) < 3.0

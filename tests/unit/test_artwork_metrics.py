@@ -1,0 +1,74 @@
+"""Metrics: what counts as body bytes, the 304 ratio, and the multiprocess directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from artwork.metrics import body_bytes_sent, not_modified_ratio
+from artwork.metrics_dir import (
+    MULTIPROC_ENV,
+    OWNED_PREFIX,
+    clear_metrics_dir,
+    ensure_metrics_dir,
+    remove_if_owned,
+)
+from contract.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "length", "written", "expected"),
+    [
+        ("GET", 200, 5000, 0, 5000),  # sent with sendfile: gunicorn counted nothing
+        ("GET", 200, None, 123, 123),  # streamed without a length
+        ("GET", 206, 100, 100, 100),
+        ("HEAD", 200, 5000, 0, 0),
+        ("GET", 304, None, 0, 0),
+        ("GET", 204, 0, 0, 0),
+    ],
+)
+def test_body_bytes_are_what_the_response_carried(method, status, length, written, expected):
+    assert body_bytes_sent(method, status, length, written) == expected
+
+
+def test_the_304_ratio_is_computed_from_the_request_counters():
+    registry = CollectorRegistry()
+    requests = Counter("artwork_http_requests", "x", ["route", "status"], registry=registry)
+    requests.labels("/a", "200").inc(3)
+    requests.labels("/a", "304").inc(1)
+
+    assert not_modified_ratio(registry.collect()) == 0.25
+    assert not_modified_ratio(CollectorRegistry().collect()) == 0.0
+
+
+def test_without_a_configured_directory_a_private_one_is_created_and_exported():
+    environ: dict[str, str] = {}
+
+    path = ensure_metrics_dir(environ)
+    try:
+        assert environ[MULTIPROC_ENV] == str(path)
+        assert path.name.startswith(OWNED_PREFIX)
+        assert os.access(path, os.W_OK)
+    finally:
+        remove_if_owned(path)
+    assert not path.exists()
+
+
+def test_a_configured_directory_is_used_cleared_of_old_files_and_kept(tmp_path: Path):
+    (tmp_path / "counter_123.db").write_bytes(b"old")
+    (tmp_path / "keep.txt").write_text("not ours")
+
+    path = ensure_metrics_dir({MULTIPROC_ENV: str(tmp_path)})
+    clear_metrics_dir(path)
+    remove_if_owned(path)
+
+    assert path == tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_a_configured_directory_that_does_not_exist_fails_naming_the_key(tmp_path: Path):
+    with pytest.raises(ConfigError, match=rf"^{MULTIPROC_ENV}:"):
+        ensure_metrics_dir({MULTIPROC_ENV: str(tmp_path / "missing")})

@@ -1,0 +1,45 @@
+"""Pure decisions of the bounded gthread worker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from artwork.worker import REJECT_RESPONSE, head_complete, max_head_bytes, peer_name
+
+
+@pytest.mark.parametrize(
+    ("head", "searched_from", "complete"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, True),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n", 0, False),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r", 0, False),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 26, True),  # the end straddles the last chunk
+        (b"GET / HTTP/1.0\n\n", 0, True),  # bare LF: the parser answers 400 at once
+        (b"", 0, False),
+    ],
+)
+def test_a_head_is_complete_at_its_blank_line(head: bytes, searched_from: int, complete: bool):
+    assert head_complete(head, searched_from) is complete
+
+
+def test_the_head_cap_covers_everything_the_parser_may_still_accept():
+    assert max_head_bytes(2048, 40, 8190) == 2 + 2048 + 40 * 8192 + 4
+    assert max_head_bytes(0, 100, 0) == 2 + 8190 + 100 * 8192 + 4  # 0 means gunicorn's own maximum
+
+
+def test_peers_are_named_host_and_port():
+    assert peer_name(("192.168.1.20", 51234)) == "192.168.1.20:51234"
+    assert peer_name("") == "unix socket"
+
+
+def test_the_canned_rejection_is_a_complete_503_with_a_json_body():
+    head, _, body = REJECT_RESPONSE.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+
+    assert lines[0] == "HTTP/1.1 503 Service Unavailable"
+    assert f"Content-Length: {len(body)}" in lines
+    assert "Retry-After: 1" in lines
+    assert "Connection: close" in lines
+    assert json.loads(body) == {"error": "too many connections"}
