@@ -16,6 +16,7 @@ from fakesonos import Household
 from fakesonos.covers import generated_cover
 from fakesonos.faults import ArtFault, SpeakerFault
 from fakesonos.model import Source, Track
+from tests.support.net import free_port
 from tests.support.poller import PollerRunner, heartbeat, track, wait_for_title, wait_for_zone
 from tests.support.waiting import wait_for
 
@@ -222,3 +223,27 @@ def test_an_emptied_queue_shows_the_idle_placeholder(
         client, ZONE, poller, timeout_seconds=10, condition=lambda z: z["source"] == "none", what="idle"
     )
     assert (zone["title"], zone["art_hash"]) == ("", "")
+
+
+def test_listener_port_and_advertised_ip_are_what_speakers_call_back(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    port = free_port()
+    pollers.start(household, EVENT_LISTENER_PORT=str(port), EVENT_ADVERTISE_IP="127.0.0.1")
+    wait_for_mode(client, "events")
+    (subscription,) = household.speaker(ZONE).subscriptions
+    assert subscription.callback_url.strip("<>") == f"http://127.0.0.1:{port}"
+
+
+def test_events_that_never_arrive_fall_back_to_polling_once_logged(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    # The speaker accepts the subscription but calls back an address where nobody listens,
+    # as behind NAT or a firewall: the poller must notice the silence and poll.
+    poller = pollers.start(household, EVENT_ADVERTISE_IP="127.0.0.254", POLL_INTERVAL_SECONDS="0.5")
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
+    wait_for(lambda: "no event arrived" in poller.output(), 15, what=poller.output)
+    wait_for_mode(client, "polling")
+    household.speaker(ZONE).set_track(track("Found By Polling"))
+    wait_for_title(client, ZONE, "Found By Polling", poller, timeout_seconds=3)
+    assert poller.output().count("no events (") == 1

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 import soco.config
+import soco.events
 import soco.exceptions
 
 from poller.errors import SpeakerUnavailable
@@ -29,6 +31,8 @@ _UNSUBSCRIBE_GRACE_SECONDS = 1.5
 def configure_listener(listener_port: int, advertise_ip: str) -> None:
     """Where speakers call back: soco's listener port and, behind NAT, the address to advertise."""
     soco.config.EVENT_LISTENER_PORT = listener_port
+    # soco copies the port into its module-level listener when soco.events is imported.
+    soco.events.event_listener.requested_port_number = listener_port
     if advertise_ip:
         soco.config.EVENT_ADVERTISE_IP = advertise_ip
 
@@ -37,6 +41,8 @@ def configure_listener(listener_port: int, advertise_ip: str) -> None:
 class _Live:
     zone_id: str
     subscription: Any  # soco.events.Subscription; untyped library
+    subscribed_at: float
+    heard: bool = False  # a NOTIFY arrived, so the speaker can reach our listener
 
 
 class Subscriptions:
@@ -53,8 +59,18 @@ class Subscriptions:
         return zone_id in self._live
 
     def zone_for(self, event: Any) -> str | None:
-        """The zone an event belongs to (None for stale subscriptions)."""
-        return self._zone_by_sid.get(getattr(event, "sid", None) or "")
+        """The zone an event belongs to (None for stale subscriptions); marks the zone as heard from."""
+        zone_id = self._zone_by_sid.get(getattr(event, "sid", None) or "")
+        if zone_id is not None and zone_id in self._live:
+            self._live[zone_id].heard = True
+        return zone_id
+
+    def unheard_seconds(self, zone_id: str) -> float:
+        """How long a live subscription has gone without its first NOTIFY (0 once one arrived)."""
+        live = self._live.get(zone_id)
+        if live is None or live.heard:
+            return 0.0
+        return time.monotonic() - live.subscribed_at
 
     def subscribe(self, zone: Zone) -> bool:
         """Subscribe to the coordinator's AVTransport; False when the speaker refused (polling then)."""
@@ -68,7 +84,7 @@ class Subscriptions:
         # soco swallows HTTP errors here (403 from UPnP-disabled firmware, 5xx): check, don't trust.
         if not subscription.is_subscribed or not subscription.sid:
             return False
-        self._live[zone.zone_id] = _Live(zone.zone_id, subscription)
+        self._live[zone.zone_id] = _Live(zone.zone_id, subscription, time.monotonic())
         self._zone_by_sid[subscription.sid] = zone.zone_id
         return True
 

@@ -30,6 +30,7 @@ _EMPTY_RETRY_SECONDS = 5.0
 _OVERLOAD_SLOWDOWN = 3  # poll this many times less often while overloaded
 _MAX_DEFERRALS = 3  # a deferred track change is rendered anyway after this many passes
 _RESUBSCRIBE_FIRST_SECONDS = 30.0
+_FIRST_EVENT_SECONDS = 5.0  # a speaker sends its initial NOTIFY right after SUBSCRIBE
 _RESUBSCRIBE_MAX_SECONDS = 300.0
 _WAKE = object()  # queued to interrupt the wait
 
@@ -187,7 +188,9 @@ class Poller:
             if item is not _WAKE and self.subscriptions is not None:
                 zone_id = self.subscriptions.zone_for(item)
                 if zone_id in self._zones:
-                    self._zones[zone_id].event_pending = True
+                    tracked = self._zones[zone_id]
+                    tracked.event_pending = True
+                    tracked.resubscribe_backoff_seconds = _RESUBSCRIBE_FIRST_SECONDS  # events work
             try:
                 item = self.wakeups.get_nowait()
             except queue.Empty:
@@ -196,6 +199,14 @@ class Poller:
     def _service(self, tracked: _Tracked) -> None:
         """Renew a live subscription, or read the zone; subscribe where events are wanted but missing."""
         zone_id, subs = tracked.zone.zone_id, self.subscriptions
+        if (
+            subs is not None
+            and subs.is_live(zone_id)
+            and subs.unheard_seconds(zone_id) > _FIRST_EVENT_SECONDS
+        ):
+            # Subscribed, yet the speaker never reached our listener (NAT, firewall, wrong advertised IP).
+            subs.drop(zone_id)
+            self._fall_back(tracked, "no event arrived; check EVENT_ADVERTISE_IP and EVENT_LISTENER_PORT")
         if subs is not None and subs.is_live(zone_id) and not tracked.event_pending:
             try:
                 alive = subs.renew(tracked.zone)
@@ -224,18 +235,19 @@ class Poller:
         tracked.due_at = time.monotonic() + interval
 
     def _subscribe(self, tracked: _Tracked, subs: Subscriptions) -> None:
-        zone = tracked.zone
         try:
-            live = subs.subscribe(zone)
-            reason = "the speaker refused it"
+            if subs.subscribe(tracked.zone):
+                if tracked.fallback_logged:
+                    log.info("zone %s: subscribed to events again", tracked.zone.zone_id)
+                tracked.fallback_logged = False
+                return
+            reason = "the speaker refused the subscription"
         except SpeakerUnavailable as err:
-            live, reason = False, str(err)
-        if live:
-            if tracked.fallback_logged:
-                log.info("zone %s: events on again", zone.zone_id)
-            tracked.fallback_logged = False
-            tracked.resubscribe_backoff_seconds = _RESUBSCRIBE_FIRST_SECONDS
-            return
+            reason = str(err)
+        self._fall_back(tracked, reason)
+
+    def _fall_back(self, tracked: _Tracked, reason: str) -> None:
+        """Poll this zone and try events again later, backing off; say so once per outage."""
         tracked.resubscribe_at = time.monotonic() + tracked.resubscribe_backoff_seconds
         tracked.resubscribe_backoff_seconds = min(
             2 * tracked.resubscribe_backoff_seconds, _RESUBSCRIBE_MAX_SECONDS
@@ -243,8 +255,8 @@ class Poller:
         if not tracked.fallback_logged:
             tracked.fallback_logged = True
             log.warning(
-                "zone %s: no event subscription (%s); polling every %.1f s and retrying later",
-                zone.zone_id, reason, self.poll_interval_seconds,
+                "zone %s: no events (%s); polling every %.1f s and retrying later",
+                tracked.zone.zone_id, reason, self.poll_interval_seconds,
             )  # fmt: skip
 
     def referenced_images(self) -> set[str]:
