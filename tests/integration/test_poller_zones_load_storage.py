@@ -155,6 +155,10 @@ def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
         profiles=parse_profiles("thumb=200x200.png,small=96x96.bmp"),
         cache_max_mb=1,
         heartbeat_file=tmp_path / "heartbeat",
+        sonos_events=False,  # each tick() must read the speaker: polling, driven by the test,
+        poll_interval_seconds=0.0,  # with every zone due on every tick,
+        cpu_threshold_percent=100,  # and no load guard deferring renders while this test runs hot
+        memory_threshold_percent=100,
     )
     poller, redis_client = build_poller(settings, threading.Event())
     poller.housekeeping_interval_seconds = 0  # every pass, to exercise eviction on each change

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from contract.errors import ConfigError
+from contract.zone import ZONE_ID_RE
 
 _TRUE = {"on", "true", "1", "yes"}
 _FALSE = {"off", "false", "0", "no"}
@@ -71,3 +74,32 @@ class Env:
     def items(self, key: str) -> tuple[str, ...]:
         """A comma-separated list; empty items dropped."""
         return tuple(item.strip() for item in self.text(key, "").split(",") if item.strip())
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def redis_url(env: Env, default: str) -> str:
+    """`REDIS_URL`; only its scheme is ever echoed, since the URL may carry a password."""
+    value = env.text("REDIS_URL", default)
+    scheme = urlsplit(value).scheme
+    if scheme not in _REDIS_SCHEMES:
+        raise ConfigError(f"REDIS_URL: scheme {scheme!r} is not one of redis://, rediss://, unix://")
+    return value
+
+
+def redis_prefix(env: Env, default: str) -> str:
+    """`REDIS_PREFIX`: letters, digits and `_.:-`."""
+    value = env.text("REDIS_PREFIX", default)
+    if _PREFIX_RE.match(value) is None:
+        raise ConfigError(f"REDIS_PREFIX: {value!r} must be 1-64 letters, digits or _.:-")
+    return value
+
+
+def default_zone(env: Env) -> str:
+    """`DEFAULT_ZONE`: empty, or a zone id."""
+    value = env.text("DEFAULT_ZONE", "")
+    if value and ZONE_ID_RE.match(value) is None:
+        raise ConfigError(f"DEFAULT_ZONE: {value!r} is not a zone id (lowercase letters, digits and -)")
+    return value

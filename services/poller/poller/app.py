@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
 from contract.errors import ConfigError
 from contract.logs import configure_logging
 from contract.redis_keys import RedisKeys
@@ -26,7 +27,7 @@ from poller.config import Settings
 from poller.errors import StorageError
 from poller.events import Subscriptions, configure_listener
 from poller.housekeeping import sweep
-from poller.load import LoadMonitor, memory_cgroup_enabled
+from poller.load import LoadMonitor
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher, connect
 from poller.qualia import QualiaMirror
@@ -127,10 +128,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     # A test aid: SIGUSR1 wedges the loop on purpose, to show the watchdog gets the process restarted.
     signal.signal(signal.SIGUSR1, lambda _signum, _frame: poller.simulate_stall())
     if not memory_cgroup_enabled():
-        log.warning(
-            "the kernel's memory cgroup is disabled, so compose memory limits do nothing: on a Raspberry Pi "
-            "append 'cgroup_enable=memory' to /boot/firmware/cmdline.txt and reboot"
-        )
+        log.warning(MEMORY_CGROUP_WARNING)
     loop = threading.Thread(target=poller.run, name="poll-loop", daemon=True)
     log.info(
         "poller started: speakers=%s profiles=%s interval=%ss",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.env import Env
+from contract.env import Env, default_zone, redis_prefix, redis_url
 from contract.errors import ConfigError
 from contract.logs import LOG_FORMATS, LOG_LEVELS
 from contract.profiles import DEFAULT_PROFILES, Profile, parse_profiles
@@ -61,8 +61,8 @@ class Settings:
         """Read and validate every key; raise ConfigError naming the first bad one."""
         env = Env(environ)
         return cls(
-            redis_url=_redis_url(env.text("REDIS_URL", cls.redis_url)),
-            redis_prefix=env.text("REDIS_PREFIX", cls.redis_prefix),
+            redis_url=redis_url(env, cls.redis_url),
+            redis_prefix=redis_prefix(env, cls.redis_prefix),
             artwork_dir=Path(env.text("ARTWORK_DIR", str(cls.artwork_dir))),
             sonos_speakers=tuple(_speaker(item) for item in env.items("SONOS_SPEAKERS")),
             sonos_zones=env.items("SONOS_ZONES"),
@@ -85,7 +85,7 @@ class Settings:
             resource_check_interval_seconds=env.number(
                 "RESOURCE_CHECK_INTERVAL_SECONDS", 30.0, minimum=1, maximum=3600
             ),
-            default_zone=env.text("DEFAULT_ZONE", ""),
+            default_zone=default_zone(env),
             qualia_mount=env.text("QUALIA_MOUNT", ""),
             speaker_timeout_seconds=env.number("SPEAKER_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=60),
             heartbeat_file=Path(env.text("POLLER_HEARTBEAT_FILE", str(cls.heartbeat_file))),
@@ -93,12 +93,6 @@ class Settings:
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", "text", LOG_FORMATS),
         )
-
-
-def _redis_url(value: str) -> str:
-    if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL: {value!r} must start with redis://, rediss:// or unix://")
-    return value
 
 
 def _speaker(item: str) -> SpeakerAddress:

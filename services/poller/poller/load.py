@@ -85,18 +85,6 @@ def read_usage(root: Path = CGROUP_ROOT) -> Usage:
     )
 
 
-def memory_cgroup_enabled(root: Path = CGROUP_ROOT, proc_cgroups: Path = Path("/proc/cgroups")) -> bool:
-    """False when the kernel runs without the memory controller (compose's mem_limit then does nothing)."""
-    controllers = _read(root / "cgroup.controllers")
-    if controllers is not None:
-        return "memory" in controllers.split()
-    for line in (_read(proc_cgroups) or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[0] == "memory":
-            return fields[3] == "1"
-    return False
-
-
 class LoadMonitor:
     """Samples load when asked (the loop asks every RESOURCE_CHECK_INTERVAL_SECONDS), never blocking."""
 

@@ -14,7 +14,7 @@ from contract.profiles import Profile
 from poller.art import ArtFetcher, absolute_art_url
 from poller.errors import ArtRejected
 from poller.nowplaying import NowPlaying, placeholder_label
-from poller.render import Caption, caption_key, decode_art, largest_size, placeholder_art, render
+from poller.render import Caption, caption_key, decode_art, largest_size, placeholder_art, render_all
 from poller.store import ArtworkStore
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,10 @@ class ArtPipeline:
         return not self._missing(source_id, caption)
 
     def _write(self, base: Image.Image, source_id: str, profiles: list[Profile], caption: Caption) -> None:
+        # One call, so profiles of the same size share one resize.
+        renditions = render_all(base, profiles, caption)
         for profile in profiles:
-            self._store.put(self._name(source_id, profile, caption), render(base, profile, caption))
+            self._store.put(self._name(source_id, profile, caption), renditions[profile.name])
 
     def _result(self, source_id: str, caption: Caption, *, art_failed: bool = False) -> Renditions:
         names = [self._name(source_id, p, caption) for p in self._profiles]

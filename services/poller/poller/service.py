@@ -287,7 +287,9 @@ class Poller:
                 self._zones[zone_id] = _Tracked(zone)
                 self._removals.discard(zone_id)
             else:
-                tracked.regrouped |= (tracked.zone.members, tracked.zone.name) != (zone.members, zone.name)
+                if (tracked.zone.members, tracked.zone.name) != (zone.members, zone.name):
+                    # No AVTransport event says a group changed: read and republish the zone now.
+                    tracked.regrouped = tracked.event_pending = True
                 tracked.zone = zone
         for zone_id in set(self._zones) - set(found):
             log.info("zone %s is gone", zone_id)
@@ -317,6 +319,7 @@ class Poller:
         if change is EventType.TRACK and self.overloaded() and tracked.deferrals < _MAX_DEFERRALS:
             tracked.deferrals += 1
             self.counters.deferred_renders += 1
+            tracked.event_pending = True  # read again next pass: no new event may come
             return True
         tracked.deferrals = 0
         tracked.regrouped = False
@@ -344,7 +347,8 @@ class Poller:
                 try:
                     renditions = self.pipeline.renditions(playing, zone.base_url)
                 except StorageError as err:
-                    # Keep the last good state published; the next tick tries again.
+                    # Keep the last good state published and read again next pass (no event may come).
+                    tracked.event_pending = True
                     self.counters.storage_failures += 1
                     self.last_error = str(err)
                     log.error(
