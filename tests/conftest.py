@@ -10,7 +10,7 @@ import redis
 
 from fakesonos import Household
 from fakesonos.control import ControlServer
-from tests.support.fakesonos import DEFAULT_ROOMS, reset_soco, start_household
+from tests.support.fakesonos import DEFAULT_ROOMS, reset_soco, start_household, stop_soco_events
 from tests.support.net import loopback_ips
 from tests.support.redis_server import RedisServer
 
@@ -88,3 +88,10 @@ def fakesonos_control() -> Iterator[Callable[[Household], str]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def soco_events() -> Iterator[None]:
+    """Leaves soco's shared event listener stopped and closed after a test that subscribes."""
+    yield
+    stop_soco_events()

@@ -6,10 +6,12 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import soco
+import soco.events
 
 from fakesonos import Household
 
@@ -48,3 +50,34 @@ def control_request(base_url: str, method: str, path: str, body: object = None) 
     except urllib.error.HTTPError as error:
         with error:
             return error.code, json.loads(error.read())
+
+
+def stop_soco_events() -> None:
+    """Unsubscribe whatever a test left subscribed and stop soco's process-wide event listener cleanly."""
+    for subscription in list(soco.events.subscriptions_map.subscriptions.values()):
+        subscription.unsubscribe(strict=False)
+        subscription._cancel_subscription()  # also when the speaker is gone: stops auto-renew threads
+    listener = soco.events.event_listener
+    listener.stop()
+    thread = listener._listener_thread
+    if thread is not None and not thread.is_alive():
+        thread.server.server_close()  # soco never closes its listening socket; pytest would flag it
+
+
+def subscribe(service: Any, **kwargs: Any) -> Any:
+    """`service.subscribe(...)` that insists it worked (soco reports HTTP errors only as is_subscribed)."""
+    subscription = service.subscribe(**kwargs)
+    assert subscription.is_subscribed, f"SUBSCRIBE to {service.base_url} failed"
+    return subscription
+
+
+def metadata_art(track_info: dict[str, str]) -> str:
+    """upnp:albumArtURI from get_current_track_info()'s raw metadata (soco ignores it for radio)."""
+    if not track_info["metadata"].startswith("<"):
+        return ""
+    return (
+        ET.fromstring(track_info["metadata"]).findtext(
+            ".//{urn:schemas-upnp-org:metadata-1-0/upnp/}albumArtURI"
+        )
+        or ""
+    )

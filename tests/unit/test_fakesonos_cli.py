@@ -6,6 +6,7 @@ import pytest
 
 from contract.errors import ConfigError
 from fakesonos.cli import Config, SpeakerSpec, main, parse_config
+from fakesonos.scenario import load_scenario
 
 
 def test_defaults_are_two_speakers_demo_on_and_local_control():
@@ -18,8 +19,10 @@ def test_defaults_are_two_speakers_demo_on_and_local_control():
         demo_interval_seconds=8.0,
         household_id=config.household_id,
         log_level="INFO",
+        scenario=load_scenario("demo"),
     )
     assert config.household_id.startswith("Sonos_")
+    assert (config.load_speakers, config.ssdp) == (0, False)
 
 
 def test_environment_configures_everything():
@@ -94,6 +97,51 @@ def test_bad_configuration_exits_2_with_one_clear_line(argv, environ, message, c
     assert len(lines) == 1
     assert lines[0].startswith("fakesonos: error: ")
     assert message in lines[0]
+
+
+def test_speakers_from_the_environment_replace_the_scenarios_but_keep_its_playlist():
+    config = parse_config(["--scenario", "demo"], {"FAKESONOS_SPEAKERS": "127.0.200.2=Living Room"})
+
+    assert config.speakers == (SpeakerSpec("127.0.200.2", 1400, "Living Room"),)
+    assert config.scenario is not None
+    assert config.scenario.name == "demo"
+    assert config.scenario.playlist
+
+
+def test_load_mode_makes_m_speakers_from_127_0_0_2():
+    config = parse_config(["--load-speakers", "300", "--load-interval-seconds", "0.5", "--ssdp"], {})
+
+    assert len(config.speakers) == 300
+    assert (config.speakers[0].ip, config.speakers[-1].ip) == (
+        "127.0.0.2",
+        "127.0.1.47",
+    )  # .255 and .0 skipped
+    assert (config.load_speakers, config.load_interval_seconds, config.ssdp) == (300, 0.5, True)
+
+
+def test_scenario_comes_from_the_environment(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n[[speakers]]\nroom = "Den"\naddress = "127.0.0.9:1401"\n')
+
+    config = parse_config([], {"FAKESONOS_SCENARIO": str(path)})
+
+    assert config.speakers == (SpeakerSpec("127.0.0.9", 1401, "Den"),)
+    assert config.scenario is not None
+    assert config.scenario.name == "mine"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "nosuch"], "scenario 'nosuch'"),
+        (["--load-speakers", "many"], "--load-speakers: 'many' must be an integer"),
+        (["--load-interval-seconds", "0"], "--load-interval-seconds: 0 must be at least 0.01"),
+    ],
+)
+def test_bad_scenario_and_load_options_exit_2(argv, message, capsys):
+    assert main(argv, {}) == 2
+
+    assert message in capsys.readouterr().err
 
 
 def test_parse_config_raises_config_error():

@@ -15,16 +15,20 @@ from fakesonos.covers import (
     MIN_COVER_SIZE_PIXELS,
     generated_cover,
 )
-from fakesonos.household import FakeSpeaker, Household, UnknownSpeakerError
+from fakesonos.faults import ArtFault, E, SpeakerFault, parse_enum_name
+from fakesonos.household import DEFAULT_REBOOT_SECONDS, FakeSpeaker, Household, UnknownSpeakerError
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler
-from fakesonos.model import MAX_DURATION_SECONDS, Track
+from fakesonos.model import MAX_DURATION_SECONDS, Source, Track
 
 DEFAULT_CONTROL_ADDRESS = ("127.0.0.1", 5005)
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_TEXT_CHARS = 500
 
-_SPEAKER_ACTION_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/(?P<action>track|state|ungroup)$")
+_SPEAKER_ACTION_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/(?P<action>track|state|ungroup|fault|reboot)$")
 _SPEAKER_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)$")
+_SUBSCRIPTIONS_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/subscriptions$")
+_TRACK_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/track$")
+MAX_REBOOT_SECONDS = 3600.0
 
 
 class BadRequestError(ValueError):
@@ -50,21 +54,53 @@ def speaker_json(speaker: FakeSpeaker) -> dict[str, Any]:
         "duration_seconds": track.duration_seconds if track else 0,
         "uri": track.uri if track else "",
         "has_cover": bool(track and track.cover),
+        "source": track.source.value if track else "",
+        "station": track.station if track else "",
+        "stream_content": track.stream_content if track else "",
+        "art_fault": track.art_fault.value if track and track.art_fault else None,
+        "fault": speaker.fault.value if speaker.fault else None,
+        "rebooting": speaker.is_rebooting,
+        "boot_seq": speaker.boot_seq,
+        "subscriptions": len(speaker.subscriptions),
         "change_count": speaker.change_count,
     }
 
 
+def subscriptions_json(speaker: FakeSpeaker) -> list[dict[str, Any]]:
+    """The live event subscriptions of one speaker."""
+    return [
+        {
+            "sid": s.sid,
+            "service": s.service,
+            "callback_url": s.callback_url,
+            "timeout_seconds": s.timeout_seconds,
+            "next_seq": s.next_seq,
+        }
+        for s in speaker.subscriptions
+    ]
+
+
 def parse_track_request(body: Mapping[str, Any]) -> Track:
-    """A Track from `{"title", "artist", "album", "duration_seconds"?, "cover"?}`; cover null means none."""
-    title = _text(body, "title", required=True)
+    """A Track from `{"title", "artist", "album", "duration_seconds"?, "cover"?, "source"?, "station"?,
+    "stream_content"?, "uri"?, "art_fault"?}`; cover null means none (title optional for live sources)."""
+    source = _choice(body, "source", Source, Source.LIBRARY)
+    title = _text(body, "title", required=source not in _UNTITLED_SOURCES)
     artist = _text(body, "artist")
     album = _text(body, "album")
+    extra: dict[str, Any] = {
+        "source": source,
+        "station": _text(body, "station"),
+        "uri": _text(body, "uri"),
+        "art_fault": _fault(body, "art_fault", ArtFault),
+    }
+    if body.get("stream_content") is not None:
+        extra["stream_content"] = _text(body, "stream_content")
     duration = body.get("duration_seconds", 210)
     if not _is_int(duration) or not 0 <= duration <= MAX_DURATION_SECONDS:
         raise BadRequestError(f"duration_seconds must be an integer 0..{MAX_DURATION_SECONDS}")
     cover_spec = body.get("cover", {})
     if cover_spec is None:
-        return Track(title, artist, album, duration)
+        return Track(title, artist, album, duration, **extra)
     if not isinstance(cover_spec, dict):
         raise BadRequestError('cover must be an object like {"size": 640, "seed": "x"} or null')
     size = cover_spec.get("size", DEFAULT_COVER_SIZE_PIXELS)
@@ -73,7 +109,46 @@ def parse_track_request(body: Mapping[str, Any]) -> Track:
             f"cover.size must be an integer {MIN_COVER_SIZE_PIXELS}..{MAX_COVER_SIZE_PIXELS}"
         )
     seed = _text(cover_spec, "seed", name="cover.seed") or f"{artist}/{album}"
-    return Track(title, artist, album, duration, cover=generated_cover(title, artist, seed, size))
+    cover = generated_cover(title or extra["station"], artist, seed, size)
+    return Track(title, artist, album, duration, cover=cover, **extra)
+
+
+def parse_fault_request(body: Mapping[str, Any]) -> SpeakerFault | None:
+    """A SpeakerFault from `{"fault": "OFFLINE|HANG|UPNP_DISABLED"}`; null clears it."""
+    if "fault" not in body:
+        raise BadRequestError('expected {"fault": "OFFLINE" | "HANG" | "UPNP_DISABLED" | null}')
+    return _fault(body, "fault", SpeakerFault)
+
+
+def parse_reboot_request(body: Mapping[str, Any]) -> float:
+    """Seconds offline from `{"down_seconds": 5}` (default 5)."""
+    value = body.get("down_seconds", DEFAULT_REBOOT_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_REBOOT_SECONDS:
+        raise BadRequestError(f"down_seconds must be a number 0..{MAX_REBOOT_SECONDS:g}")
+    return float(value)
+
+
+_UNTITLED_SOURCES = frozenset({Source.RADIO, Source.LINE_IN, Source.TV})
+
+
+def _choice(body: Mapping[str, Any], key: str, enum: type[Source], default: Source) -> Source:
+    value = body.get(key, default.value)
+    try:
+        return enum(value)
+    except ValueError:
+        raise BadRequestError(f"{key} must be one of {', '.join(m.value for m in enum)}") from None
+
+
+def _fault(body: Mapping[str, Any], key: str, enum: type[E]) -> E | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError(f"{key} must be null or one of {', '.join(m.name for m in enum)}")
+    try:
+        return parse_enum_name(enum, value)
+    except ValueError as exc:
+        raise BadRequestError(f"{key}: {exc}") from None
 
 
 def parse_state_request(body: Mapping[str, Any]) -> TransportState:
@@ -113,8 +188,12 @@ class _ControlHandler(Handler):
         self._respond(self._get)
 
     def do_POST(self) -> None:
-        """Change a speaker's track, state or grouping."""
+        """Change a speaker's track, state, fault or grouping, or reboot it."""
         self._respond(self._post)
+
+    def do_DELETE(self) -> None:
+        """Empty a speaker's queue."""
+        self._respond(self._delete)
 
     def _get(self, path: str) -> object:
         if path == "/healthz":
@@ -123,7 +202,17 @@ class _ControlHandler(Handler):
             return [speaker_json(s) for s in self._household.speakers]
         if match := _SPEAKER_RE.match(path):
             return speaker_json(self._speaker(match["ref"]))
+        if match := _SUBSCRIPTIONS_RE.match(path):
+            return subscriptions_json(self._speaker(match["ref"]))
         raise _NoSuchEndpointError(f"no such endpoint: GET {path}")
+
+    def _delete(self, path: str) -> object:
+        self._read_json()
+        if match := _TRACK_RE.match(path):
+            speaker = self._speaker(match["ref"])
+            speaker.set_track(None)
+            return speaker_json(speaker)
+        raise _NoSuchEndpointError(f"no such endpoint: DELETE {path}")
 
     def _post(self, path: str) -> object:
         body = self._read_json()
@@ -137,6 +226,10 @@ class _ControlHandler(Handler):
             speaker.set_track(parse_track_request(body))
         elif match["action"] == "state":
             speaker.set_state(parse_state_request(body))
+        elif match["action"] == "fault":
+            speaker.set_fault(parse_fault_request(body))
+        elif match["action"] == "reboot":
+            speaker.reboot(parse_reboot_request(body))
         else:
             self._household.ungroup(speaker)
         return speaker_json(speaker)

@@ -25,19 +25,28 @@ def cover_jpeg(
     """A square baseline JPEG; the same arguments always give the same bytes."""
     if not MIN_COVER_SIZE_PIXELS <= size_pixels <= MAX_COVER_SIZE_PIXELS:
         raise ValueError(f"cover size must be {MIN_COVER_SIZE_PIXELS}..{MAX_COVER_SIZE_PIXELS} pixels")
+    with cover_image(title, artist, seed, (size_pixels, size_pixels)) as image:
+        return encode(image, "JPEG")
+
+
+def cover_image(title: str, artist: str, seed: str, size: tuple[int, int]) -> Image.Image:
+    """A new RGB image of the given (width, height): seeded gradient, title and artist drawn on it."""
     digest = hashlib.sha256((seed or f"{artist}\0{title}").encode()).digest()
     top = (digest[0], digest[1], digest[2])
     bottom = (digest[3] // 2, digest[4] // 2, digest[5] // 2)  # darker below, where the text goes
-    size = (size_pixels, size_pixels)
-    with (
-        Image.linear_gradient("L") as ramp,
-        ramp.resize(size) as scaled,
-        ImageOps.colorize(scaled, black=top, white=bottom) as image,
-    ):
-        _draw_caption(image, title, artist)
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=JPEG_QUALITY, progressive=False)
-        return buffer.getvalue()
+    with Image.linear_gradient("L") as ramp, ramp.resize(size) as scaled:
+        image = ImageOps.colorize(scaled, black=top, white=bottom)
+    _draw_caption(image, title, artist)
+    return image
+
+
+def encode(image: Image.Image, image_format: str, **options: object) -> bytes:
+    """The image's bytes in a format (JPEG at the covers' quality unless told otherwise)."""
+    if image_format == "JPEG":
+        options.setdefault("quality", JPEG_QUALITY)
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
 
 
 def generated_cover(

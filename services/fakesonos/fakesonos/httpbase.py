@@ -34,6 +34,11 @@ class Handler(BaseHTTPRequestHandler):
         """What the owner of the server gave it for its handlers."""
         return cast(_Server, self.server).context
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the server stops; long waits in handlers end on it."""
+        return cast(_Server, self.server).stopping
+
     def send_body(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
@@ -67,6 +72,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[Handler], context: object) -> None:
         self.context = context
+        self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, handler)
@@ -112,6 +118,11 @@ class BackgroundServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def running(self) -> bool:
+        """True between `start()` and `stop()`."""
+        return self._server is not None
+
+    @property
     def address(self) -> tuple[str, int]:
         """The bound (host, port); the real port when 0 was asked for."""
         if self._server is None:
@@ -138,7 +149,12 @@ class BackgroundServer:
         self._server = self._thread = None
         if server is None or thread is None:
             return
+        server.stopping.set()
+        self.on_stopping()
         server.shutdown()
         server.server_close()
         server.drop_connections()
         thread.join()
+
+    def on_stopping(self) -> None:
+        """Hook run as the server stops, to wake handlers waiting on something else than `stopping`."""

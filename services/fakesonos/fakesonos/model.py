@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from urllib.parse import quote
 
 from contract.zone import TransportState, zone_id_for
+from fakesonos.faults import ArtFault
 
 SONOS_PORT = 1400
 MAX_DURATION_SECONDS = 24 * 3600
@@ -20,9 +23,31 @@ class Cover:
     content_type: str = "image/jpeg"
 
 
+class Source(StrEnum):
+    """Where a track comes from; each is reported the way a real speaker reports it."""
+
+    LIBRARY = "library"  # x-file-cifs:, relative /getaa art
+    STREAMING = "streaming"  # x-sonos-spotify:, absolute http art from the emulator's art server
+    RADIO = "radio"  # x-sonosapi-stream: (or x-rincon-mp3radio:), streamContent, station name
+    LINE_IN = "line_in"  # x-rincon-stream:<uid>
+    TV = "tv"  # x-sonos-htastream:<uid>:spdif
+    AIRPLAY = "airplay"  # x-sonos-vli:<uid>:1,airplay:...
+
+
+# Sources whose uri names the playing speaker, so it is filled in when the track is played.
+SPEAKER_BOUND_SOURCES = frozenset({Source.LINE_IN, Source.TV, Source.AIRPLAY})
+# Sources that have no album art at all on a real speaker.
+ARTLESS_SOURCES = frozenset({Source.LINE_IN, Source.TV})
+
+
 @dataclass(frozen=True)
 class Track:
-    """A library track; an empty `uri` is derived from artist, album and title."""
+    """What a zone plays; an empty `uri` is derived from the source and the other fields.
+
+    `station` is the radio station name (GetMediaInfo's channel); `stream_content` is the radio's
+    now-playing text, `"Artist - Title"` by default when both are given; `art_fault` makes the album-art
+    URL misbehave. A track has album art when it has a cover or an art fault.
+    """
 
     title: str
     artist: str = ""
@@ -30,16 +55,68 @@ class Track:
     duration_seconds: int = 210
     uri: str = ""
     cover: Cover | None = None
+    source: Source = Source.LIBRARY
+    station: str = ""
+    stream_content: str | None = None
+    art_fault: ArtFault | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.duration_seconds <= MAX_DURATION_SECONDS:
             raise ValueError(f"duration_seconds must be 0..{MAX_DURATION_SECONDS}")
-        if not self.uri:
-            # A stable NAS-style URI, so /getaa?u=... identifies the track like on a real speaker.
-            path = "/".join(
-                quote(part or "unknown", safe="") for part in (self.artist, self.album, self.title)
-            )
-            object.__setattr__(self, "uri", f"x-file-cifs://fakesonos/music/{path}.mp3")
+        # Accept plain strings ("radio", "SLOW_DRIP") from callers and scenario files.
+        object.__setattr__(self, "source", Source(self.source))
+        if self.art_fault is not None:
+            object.__setattr__(self, "art_fault", ArtFault(self.art_fault))
+        if self.stream_content is None:
+            default = f"{self.artist} - {self.title}" if self.artist and self.title else self.title
+            object.__setattr__(self, "stream_content", default if self.source is Source.RADIO else "")
+        if not self.uri and self.source not in SPEAKER_BOUND_SOURCES:
+            object.__setattr__(self, "uri", default_uri(self))
+
+    @property
+    def has_art(self) -> bool:
+        """True when the speaker advertises an album-art URL for this track."""
+        return self.source not in ARTLESS_SOURCES and (self.cover is not None or self.art_fault is not None)
+
+    @property
+    def has_duration(self) -> bool:
+        """False for live sources, which report a duration of 0:00:00 or none."""
+        return self.source in (Source.LIBRARY, Source.STREAMING, Source.AIRPLAY)
+
+    def on_speaker(self, uid: str) -> Track:
+        """This track as played by the speaker with this uid (fills in speaker-bound uris)."""
+        if self.uri:
+            return self
+        return replace(self, uri=speaker_bound_uri(self.source, uid, self.title))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def default_uri(track: Track) -> str:
+    """A stable uri in the style of the track's source, so art URLs identify the track."""
+    if track.source is Source.STREAMING:
+        # Spotify ids are 22 base62 characters; hex is close enough for every parser.
+        track_id = _digest(track.artist, track.album, track.title)[:22]
+        return f"x-sonos-spotify:spotify%3atrack%3a{track_id}?sid=12&flags=8224&sn=1"
+    if track.source is Source.RADIO:
+        station_id = int(_digest(track.station or track.title)[:8], 16) % 100000
+        return f"x-sonosapi-stream:s{station_id}?sid=254&flags=8224&sn=0"
+    # A stable NAS-style URI, so /getaa?u=... identifies the track like on a real speaker.
+    path = "/".join(quote(part or "unknown", safe="") for part in (track.artist, track.album, track.title))
+    return f"x-file-cifs://fakesonos/music/{path}.mp3"
+
+
+def speaker_bound_uri(source: Source, uid: str, title: str = "") -> str:
+    """The uri of an input that belongs to one speaker (line-in, TV, AirPlay)."""
+    if source is Source.LINE_IN:
+        return f"x-rincon-stream:{uid}"
+    if source is Source.TV:
+        return f"x-sonos-htastream:{uid}:spdif"
+    if source is Source.AIRPLAY:
+        return f"x-sonos-vli:{uid}:1,airplay:{_digest(uid, title)[:16]}"
+    raise ValueError(f"{source} is not bound to a speaker")
 
 
 def uid_for(ip: str, port: int) -> str:
@@ -88,6 +165,7 @@ class PlaybackView:
     state: TransportState
     track: Track | None
     position_seconds: int
+    art_base_url: str = ""  # the emulator's art server, for streaming tracks' absolute art URLs
 
     @property
     def is_member(self) -> bool:
@@ -110,3 +188,9 @@ class Topology:
     household_id: str
     groups: tuple[GroupView, ...]
     version: int
+    boot_seqs: Mapping[str, int] = field(default_factory=dict)  # uid -> BootSeq, bumped by reboots
+
+
+def art_token(uri: str) -> str:
+    """The short id under which a track's art is served by the art server."""
+    return hashlib.sha256(uri.encode()).hexdigest()[:24]

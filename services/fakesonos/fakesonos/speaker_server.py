@@ -1,4 +1,4 @@
-"""One fake speaker's HTTP server: device description, SCPDs, SOAP control and album art."""
+"""One fake speaker's HTTP server: descriptions, SOAP control, eventing, album art, and speaker faults."""
 
 from __future__ import annotations
 
@@ -8,20 +8,17 @@ from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, urlsplit
 
 from fakesonos import upnp
+from fakesonos.artserve import TEXT_CONTENT_TYPE, send_art
+from fakesonos.events import EVENT_PATHS, parse_callback, parse_timeout
+from fakesonos.faults import SpeakerFault
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler
-from fakesonos.model import PlaybackView, SpeakerInfo
 
 if TYPE_CHECKING:
-    from fakesonos.household import Household
+    from fakesonos.household import FakeSpeaker, Household
 
 SERVER_HEADER = f"Linux UPnP/1.0 Sonos/{upnp.SOFTWARE_VERSION} (ZPS18)"
 
-Action = Callable[["Household", SpeakerInfo], upnp.OutArgs]
-
-
-def _view(household: Household, info: SpeakerInfo) -> PlaybackView:
-    return household.speaker(info.uid).view()
-
+Action = Callable[["Household", "FakeSpeaker"], upnp.OutArgs]
 
 # service type -> action -> out-args builder
 ACTIONS: dict[str, dict[str, Action]] = {
@@ -32,15 +29,20 @@ ACTIONS: dict[str, dict[str, Action]] = {
         "GetZoneGroupState": lambda household, _: upnp.zone_group_state_args(household.topology()),
     },
     "AVTransport": {
-        "GetPositionInfo": lambda household, info: upnp.position_info_args(_view(household, info)),
-        "GetTransportInfo": lambda household, info: upnp.transport_info_args(_view(household, info)),
-        "GetMediaInfo": lambda household, info: upnp.media_info_args(_view(household, info)),
+        "GetPositionInfo": lambda _, speaker: upnp.position_info_args(speaker.view()),
+        "GetTransportInfo": lambda _, speaker: upnp.transport_info_args(speaker.view()),
+        "GetMediaInfo": lambda _, speaker: upnp.media_info_args(speaker.view()),
+    },
+    "RenderingControl": {
+        "GetVolume": lambda _, __: [("CurrentVolume", str(upnp.DEFAULT_VOLUME))],
+        "GetMute": lambda _, __: [("CurrentMute", "0")],
     },
 }
 CONTROL_PATHS = {
     "/DeviceProperties/Control": "DeviceProperties",
     "/ZoneGroupTopology/Control": "ZoneGroupTopology",
     "/MediaRenderer/AVTransport/Control": "AVTransport",
+    "/MediaRenderer/RenderingControl/Control": "RenderingControl",
 }
 # soco fetches an SCPD only for actions it calls without arguments.
 SCPDS = {
@@ -52,7 +54,7 @@ SCPDS = {
 @dataclass(frozen=True)
 class _Context:
     household: Household
-    info: SpeakerInfo
+    speaker: FakeSpeaker
 
 
 class _SpeakerHandler(Handler):
@@ -62,17 +64,26 @@ class _SpeakerHandler(Handler):
     def _context(self) -> _Context:
         return cast(_Context, self.context)
 
+    def parse_request(self) -> bool:
+        """Read the request, then under HANG hold it unanswered until the fault clears (then hang up)."""
+        if not super().parse_request():
+            return False
+        if self._context.speaker.wait_until_responsive(self.stopping):
+            return True
+        self.close_connection = True
+        return False
+
     def do_GET(self) -> None:
         """Serve descriptions and album art."""
         url = urlsplit(self.path)
         if url.path == "/xml/device_description.xml":
-            self._send_xml(200, upnp.device_description(self._context.info))
+            self._send_xml(200, upnp.device_description(self._context.speaker.info))
         elif url.path in SCPDS:
             self._send_xml(200, SCPDS[url.path])
         elif url.path == "/getaa":
             self._send_album_art(parse_qs(url.query).get("u", [""])[0])
         else:
-            self.send_body(404, b"not found\n", "text/plain; charset=utf-8")
+            self.send_body(404, b"not found\n", TEXT_CONTENT_TYPE)
 
     do_HEAD = do_GET
 
@@ -81,31 +92,99 @@ class _SpeakerHandler(Handler):
         try:
             self.read_body()
         except BodyTooLargeError as exc:
-            self.send_body(413, f"{exc}\n".encode(), "text/plain; charset=utf-8")
+            self.send_body(413, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
             return
         service_type = CONTROL_PATHS.get(urlsplit(self.path).path)
         if service_type is None:
-            self.send_body(404, b"not found\n", "text/plain; charset=utf-8")
+            self.send_body(404, b"not found\n", TEXT_CONTENT_TYPE)
+            return
+        if self._upnp_disabled():
             return
         parsed = upnp.parse_soap_action(self.headers.get("SOAPACTION"))
         action = ACTIONS[service_type].get(parsed[1]) if parsed else None
         if parsed is None or action is None or parsed[0] != upnp.service_urn(service_type):
             self._send_xml(500, upnp.upnp_fault(upnp.UNKNOWN_ACTION, "Invalid Action"))
             return
-        out_args = action(self._context.household, self._context.info)
+        out_args = action(self._context.household, self._context.speaker)
         self._send_xml(200, upnp.soap_response(service_type, parsed[1], out_args))
 
+    def do_SUBSCRIBE(self) -> None:
+        """New subscription (CALLBACK + NT) or renewal (SID); the initial event follows the reply."""
+        service = self._event_service()
+        if service is None:
+            return
+        speaker = self._context.speaker
+        sid = self.headers.get("SID")
+        callback_header, nt = self.headers.get("CALLBACK"), self.headers.get("NT")
+        timeout_seconds = parse_timeout(self.headers.get("TIMEOUT"))
+        if sid and (callback_header or nt):
+            self.send_body(400, b"SID cannot be combined with CALLBACK or NT\n", TEXT_CONTENT_TYPE)
+            return
+        if sid:
+            renewed = speaker.renew(sid, timeout_seconds)
+            if renewed is None:
+                self.send_body(412, b"unknown SID\n", TEXT_CONTENT_TYPE)
+            else:
+                self._send_subscription(renewed.sid, renewed.timeout_seconds)
+            return
+        callback = parse_callback(callback_header)
+        if nt != "upnp:event" or callback is None:
+            self.send_body(412, b"CALLBACK and NT: upnp:event are required\n", TEXT_CONTENT_TYPE)
+            return
+        subscription = speaker.subscribe(service, callback, timeout_seconds)
+        self._send_subscription(subscription.sid, subscription.timeout_seconds)
+        speaker.send_initial_event(subscription.sid)  # only now: soco registers the SID on our reply
+
+    def do_UNSUBSCRIBE(self) -> None:
+        """End a subscription; 412 for an unknown SID."""
+        if self._event_service() is None:
+            return
+        if self._context.speaker.unsubscribe(self.headers.get("SID") or ""):
+            self.send_body(200, b"", TEXT_CONTENT_TYPE)
+        else:
+            self.send_body(412, b"unknown SID\n", TEXT_CONTENT_TYPE)
+
+    def _event_service(self) -> str | None:
+        try:
+            self.read_body()
+        except BodyTooLargeError as exc:
+            self.send_body(413, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
+            return None
+        service = EVENT_PATHS.get(urlsplit(self.path).path)
+        if service is None:
+            self.send_body(404, b"not found\n", TEXT_CONTENT_TYPE)
+            return None
+        if self._upnp_disabled():
+            return None
+        return service
+
+    def _upnp_disabled(self) -> bool:
+        if self._context.speaker.fault is not SpeakerFault.UPNP_DISABLED:
+            return False
+        self.send_body(403, b"Forbidden\n", "text/html")
+        return True
+
+    def _send_subscription(self, sid: str, timeout_seconds: int) -> None:
+        self.send_body(
+            200,
+            b"",
+            TEXT_CONTENT_TYPE,
+            {
+                "SID": sid,
+                "TIMEOUT": f"Second-{timeout_seconds}",
+                "X-Rincon-Bootseq": str(self._context.speaker.boot_seq),
+            },
+        )
+        self.wfile.flush()
+
     def _send_album_art(self, uri: str) -> None:
-        household = self._context.household
+        household, speaker = self._context.household, self._context.speaker
         if uri:
-            cover = household.cover_for_uri(uri)
+            track = household.art_for_uri(uri)
         else:
-            track = household.speaker(self._context.info.uid).view().track
-            cover = track.cover if track is not None else None
-        if cover is None:
-            self.send_body(404, b"no album art\n", "text/plain; charset=utf-8")
-        else:
-            self.send_body(200, cover.data, cover.content_type, {"Cache-Control": "no-cache"})
+            view = speaker.view()
+            track = None if view.is_member else view.track
+        send_art(self, track, self.stopping)
 
     def _send_xml(self, status: int, document: str) -> None:
         self.send_body(status, document.encode("utf-8"), upnp.XML_CONTENT_TYPE)
@@ -114,10 +193,16 @@ class _SpeakerHandler(Handler):
 class SpeakerServer(BackgroundServer):
     """Serves one speaker of a household on the speaker's own ip:port."""
 
-    def __init__(self, household: Household, info: SpeakerInfo) -> None:
+    def __init__(self, household: Household, speaker: FakeSpeaker) -> None:
         super().__init__(
-            (info.ip, info.port),
+            (speaker.ip, speaker.port),
             _SpeakerHandler,
-            _Context(household, info),
-            name=f"fakesonos-{info.ip}:{info.port}",
+            _Context(household, speaker),
+            name=f"fakesonos-{speaker.ip}:{speaker.port}",
         )
+        self._household = household
+
+    def on_stopping(self) -> None:
+        """Wake requests held by HANG so their threads end with the server."""
+        with self._household.changes:
+            self._household.changes.notify_all()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from fakesonos.model import PlaybackView, SpeakerInfo, Topology, Track
+from fakesonos.model import PlaybackView, Source, SpeakerInfo, Topology, Track, art_token
 
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SOFTWARE_VERSION = "80.1-00000"
@@ -16,6 +16,8 @@ MODEL_NUMBER = "S18"
 UNKNOWN_ACTION = 401  # UPnP "Invalid Action"
 NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
 MAX_COUNT = "2147483647"
+DEFAULT_BOOT_SEQ = 10
+ZONE_PLAYER_URN = "urn:schemas-upnp-org:device:ZonePlayer:1"
 
 OutArgs = Sequence[tuple[str, str]]
 
@@ -28,6 +30,7 @@ _DIDL_OPEN = (
     'xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/">'
 )
 # Characters XML 1.0 forbids even when escaped; a title containing one would break soco's parser.
+_PERCENT_RE = re.compile("%[0-9A-F]{2}")
 _NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -117,7 +120,7 @@ def zone_group_state(topology: Topology) -> str:
         members = "".join(
             f"<ZoneGroupMember UUID={attr(m.uid)} Location={attr(m.location)} ZoneName={attr(m.room)}"
             f' Icon="x-rincon-roomicon:living" Configuration="1" SoftwareVersion="{SOFTWARE_VERSION}"'
-            ' BootSeq="10"/>'
+            f' BootSeq="{topology.boot_seqs.get(m.uid, DEFAULT_BOOT_SEQ)}"/>'
             for m in group.members
         )
         group_id = f"{group.coordinator.uid}:{topology.version}"
@@ -128,20 +131,77 @@ def zone_group_state(topology: Topology) -> str:
 
 
 def album_art_path(uri: str) -> str:
-    """The relative `/getaa` URL a speaker advertises for a library track."""
-    return f"/getaa?s=1&u={quote(uri, safe='')}"
+    """The relative `/getaa` URL a speaker advertises for its own tracks and stations."""
+    # Real speakers percent-encode with lower-case hex (`x-file-cifs%3a%2f%2f...`).
+    encoded = _PERCENT_RE.sub(lambda match: match[0].lower(), quote(uri, safe=""))
+    return f"/getaa?s=1&u={encoded}"
 
 
-def track_didl(track: Track) -> str:
-    """DIDL-Lite of a library music track, as TrackMetaData carries it (before escaping)."""
-    art = f"<upnp:albumArtURI>{text(album_art_path(track.uri))}</upnp:albumArtURI>" if track.cover else ""
-    return (
-        f'{_DIDL_OPEN}<item id="-1" parentID="-1" restricted="true">'
-        f'<res protocolInfo="x-file-cifs:*:audio/mpeg:*" duration="{hms(track.duration_seconds)}">'
-        f"{text(track.uri)}</res><r:streamContent></r:streamContent>{art}"
+def streaming_art_url(art_base_url: str, uri: str) -> str:
+    """An absolute CDN-style art URL on the emulator's art server (several `&` to escape)."""
+    return f"{art_base_url}/image/{art_token(uri)}.jpg?w=640&h=640&fmt=jpg"
+
+
+def art_url(track: Track, art_base_url: str) -> str:
+    """The albumArtURI a speaker reports for a track ("" when it has none)."""
+    if not track.has_art:
+        return ""
+    if track.source is Source.STREAMING and art_base_url:
+        return streaming_art_url(art_base_url, track.uri)
+    return album_art_path(track.uri)
+
+
+def _didl(item: str) -> str:
+    return f"{_DIDL_OPEN}{item}</DIDL-Lite>"
+
+
+def track_didl(track: Track, art_base_url: str = "") -> str:
+    """TrackMetaData DIDL-Lite (before escaping) as a real speaker reports each source; "" for none."""
+    art_uri = art_url(track, art_base_url)
+    art = f"<upnp:albumArtURI>{text(art_uri)}</upnp:albumArtURI>" if art_uri else ""
+    if track.source is Source.RADIO:
+        return _didl(
+            '<item id="-1" parentID="-1" restricted="true">'
+            f'<res protocolInfo="sonos.com-http:*:application/octet-stream:*">{text(track.uri)}</res>'
+            f"<r:streamContent>{text(track.stream_content or '')}</r:streamContent>"
+            f"<r:radioShowMd></r:radioShowMd>{art}<dc:title>{text(track.station or track.title)}</dc:title>"
+            "<upnp:class>object.item</upnp:class></item>"
+        )
+    if track.source in (Source.LINE_IN, Source.TV):
+        if not track.title:
+            return NOT_IMPLEMENTED if track.source is Source.LINE_IN else ""
+        icon = "<r:audioInputIcon>linein</r:audioInputIcon>" if track.source is Source.LINE_IN else ""
+        return _didl(
+            '<item id="-1" parentID="-1" restricted="true">'
+            f'<res protocolInfo="{_protocol(track.uri)}:*:audio/unknown:*">{text(track.uri)}</res>'
+            f"<r:streamContent></r:streamContent>{icon}<dc:title>{text(track.title)}</dc:title>"
+            "<upnp:class>object.item</upnp:class></item>"
+        )
+    protocol = {
+        Source.STREAMING: "sonos.com-spotify:*:audio/x-spotify:*",
+        Source.AIRPLAY: "x-sonos-vli:*:audio/unknown:*",
+    }.get(track.source, "x-file-cifs:*:audio/mpeg:*")
+    return _didl(
+        '<item id="-1" parentID="-1" restricted="true">'
+        f'<res protocolInfo="{protocol}" duration="{hms(track.duration_seconds)}">{text(track.uri)}</res>'
+        f"<r:streamContent></r:streamContent>{art}"
         f"<dc:title>{text(track.title)}</dc:title><upnp:class>object.item.audioItem.musicTrack</upnp:class>"
         f"<dc:creator>{text(track.artist)}</dc:creator><upnp:album>{text(track.album)}</upnp:album>"
-        "</item></DIDL-Lite>"
+        "</item>"
+    )
+
+
+def _protocol(uri: str) -> str:
+    return uri.partition(":")[0]
+
+
+def station_didl(station: str) -> str:
+    """CurrentURIMetaData of a radio station; soco reports its dc:title as the channel."""
+    return _didl(
+        '<item id="R:0/0/0" parentID="R:0/0" restricted="true">'
+        f"<dc:title>{text(station)}</dc:title><upnp:class>object.item.audioItem.audioBroadcast</upnp:class>"
+        '<desc id="cdudn" nameSpace="urn:schemas-rinconnetworks-com:metadata-1-0/">SA_RINCON65031_</desc>'
+        "</item>"
     )
 
 
@@ -155,6 +215,13 @@ def zone_group_state_args(topology: Topology) -> OutArgs:
     return [("ZoneGroupState", zone_group_state(topology))]
 
 
+def track_duration(track: Track) -> str:
+    """TrackDuration: the real length, 0:00:00 for radio and line-in, nothing for TV."""
+    if track.has_duration:
+        return hms(track.duration_seconds)
+    return "" if track.source is Source.TV else "0:00:00"
+
+
 def position_info_args(view: PlaybackView) -> OutArgs:
     """Out-args of AVTransport#GetPositionInfo, in the order a real speaker sends them."""
     if view.is_member:
@@ -165,8 +232,8 @@ def position_info_args(view: PlaybackView) -> OutArgs:
         track_no, duration, metadata, uri, rel_time = "0", "0:00:00", "", "", "0:00:00"
     else:
         track_no = "1"
-        duration = hms(view.track.duration_seconds)
-        metadata = track_didl(view.track)
+        duration = track_duration(view.track)
+        metadata = track_didl(view.track, view.art_base_url)
         uri = view.track.uri
         rel_time = hms(view.position_seconds)
     return [
@@ -191,21 +258,123 @@ def transport_info_args(view: PlaybackView) -> OutArgs:
 
 
 def media_info_args(view: PlaybackView) -> OutArgs:
-    """Out-args of AVTransport#GetMediaInfo; library tracks play from the speaker's queue."""
+    """Out-args of AVTransport#GetMediaInfo: queue for tracks, the stream itself for live sources."""
+    metadata = ""
     if view.is_member:
         tracks, uri, medium = "0", f"x-rincon:{view.coordinator_uid}", "NETWORK"
     elif view.track is None:
         tracks, uri, medium = "0", "", "NONE"
-    else:
+    elif view.track.source in (Source.LIBRARY, Source.STREAMING):
         tracks, uri, medium = "1", f"x-rincon-queue:{view.speaker.uid}#0", "NETWORK"
+    else:
+        tracks, uri, medium = "1", view.track.uri, "NETWORK"
+        if view.track.source is Source.RADIO and (view.track.station or view.track.title):
+            metadata = station_didl(view.track.station or view.track.title)
+        elif view.track.source is Source.LINE_IN and view.track.title:
+            metadata = track_didl(view.track)
     return [
         ("NrTracks", tracks),
         ("MediaDuration", NOT_IMPLEMENTED),
         ("CurrentURI", uri),
-        ("CurrentURIMetaData", ""),
+        ("CurrentURIMetaData", metadata),
         ("NextURI", ""),
         ("NextURIMetaData", ""),
         ("PlayMedium", medium),
         ("RecordMedium", NOT_IMPLEMENTED),
         ("WriteStatus", NOT_IMPLEMENTED),
     ]
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+_EVENT_NS = "urn:schemas-upnp-org:event-1-0"
+_AVT_NS = "urn:schemas-upnp-org:metadata-1-0/AVT/"
+_RCS_NS = "urn:schemas-upnp-org:metadata-1-0/RCS/"
+_RINCON_NS = "urn:schemas-rinconnetworks-com:metadata-1-0/"
+DEFAULT_VOLUME = 30
+
+
+def propertyset(properties: OutArgs) -> str:
+    """A NOTIFY body: one `e:property` per (name, text); text is escaped once here."""
+    body = "".join(f"<e:property><{name}>{text(value)}</{name}></e:property>" for name, value in properties)
+    return f'<?xml version="1.0"?><e:propertyset xmlns:e="{_EVENT_NS}">{body}</e:propertyset>'
+
+
+def _last_change(namespace: str, variables: OutArgs) -> str:
+    values = "".join(f"<{name} val={attr(value)}/>" for name, value in variables)
+    return (
+        f'<Event xmlns="{namespace}" xmlns:r="{_RINCON_NS}"><InstanceID val="0">{values}</InstanceID></Event>'
+    )
+
+
+def av_transport_last_change(view: PlaybackView) -> str:
+    """The AVTransport LastChange document; DIDL sits in `val` attributes, so it is escaped twice."""
+    position = dict(position_info_args(view))
+    media = dict(media_info_args(view))
+    live = view.track is not None and not view.track.has_duration
+    actions = "Set, Stop, Pause, Play" if live or view.is_member else "Set, Stop, Pause, Play, Next, Previous"
+    return _last_change(
+        _AVT_NS,
+        [
+            ("TransportState", view.state.value),
+            ("CurrentPlayMode", "NORMAL"),
+            ("CurrentCrossfadeMode", "0"),
+            ("NumberOfTracks", media["NrTracks"]),
+            ("CurrentTrack", position["Track"]),
+            ("CurrentSection", "0"),
+            ("CurrentTrackURI", position["TrackURI"]),
+            ("CurrentTrackDuration", position["TrackDuration"]),
+            ("CurrentTrackMetaData", position["TrackMetaData"]),
+            ("r:NextTrackURI", ""),
+            ("r:NextTrackMetaData", ""),
+            ("r:EnqueuedTransportURI", media["CurrentURI"]),
+            ("r:EnqueuedTransportURIMetaData", media["CurrentURIMetaData"]),
+            ("PlaybackStorageMedium", media["PlayMedium"]),
+            ("AVTransportURI", media["CurrentURI"]),
+            ("AVTransportURIMetaData", media["CurrentURIMetaData"]),
+            ("NextAVTransportURI", ""),
+            ("NextAVTransportURIMetaData", ""),
+            ("CurrentTransportActions", actions),
+            ("r:CurrentValidPlayModes", "SHUFFLE,REPEAT,SHUFFLE_NOREPEAT"),
+            ("TransportStatus", "OK"),
+            ("r:SleepTimerGeneration", "0"),
+            ("r:AlarmRunning", "0"),
+            ("r:SnoozeRunning", "0"),
+            ("r:RestartPending", "0"),
+        ],
+    )
+
+
+def av_transport_event(view: PlaybackView) -> str:
+    """NOTIFY body of an AVTransport event."""
+    return propertyset([("LastChange", av_transport_last_change(view))])
+
+
+def rendering_control_event(volume: int = DEFAULT_VOLUME) -> str:
+    """NOTIFY body of a RenderingControl event (volume and mute per channel)."""
+    values = "".join(
+        f'<Volume channel="{channel}" val="{level}"/>'
+        for channel, level in (("Master", volume), ("LF", 100), ("RF", 100))
+    )
+    document = (
+        f'<Event xmlns="{_RCS_NS}"><InstanceID val="0">{values}<Mute channel="Master" val="0"/>'
+        '<Bass val="0"/><Treble val="0"/><Loudness channel="Master" val="1"/></InstanceID></Event>'
+    )
+    return propertyset([("LastChange", document)])
+
+
+def zone_group_topology_event(topology: Topology, info: SpeakerInfo) -> str:
+    """NOTIFY body of a ZoneGroupTopology event as one speaker sends it."""
+    group = next((g for g in topology.groups if info in g.members), None)
+    coordinator = group.coordinator if group is not None else info
+    members = group.members if group is not None else (info,)
+    return propertyset(
+        [
+            ("ZoneGroupState", zone_group_state(topology)),
+            ("ThirdPartyMediaServersX", ""),
+            ("AvailableSoftwareUpdate", ""),
+            ("ZoneGroupName", coordinator.room),
+            ("ZoneGroupID", f"{coordinator.uid}:{topology.version}"),
+            ("ZonePlayerUUIDsInGroup", ",".join(m.uid for m in members)),
+        ]
+    )
