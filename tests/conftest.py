@@ -10,8 +10,9 @@ import redis
 
 from fakesonos import Household
 from fakesonos.control import ControlServer
+from fakesonos.ssdp import SsdpResponder
 from tests.support.fakesonos import DEFAULT_ROOMS, reset_soco, start_household, stop_soco_events
-from tests.support.net import loopback_ips
+from tests.support.net import loopback_ips, non_loopback_ipv4
 from tests.support.redis_server import RedisServer
 
 
@@ -95,3 +96,21 @@ def soco_events() -> Iterator[None]:
     """Leaves soco's shared event listener stopped and closed after a test that subscribes."""
     yield
     stop_soco_events()
+
+
+@pytest.fixture
+def ssdp_household(
+    fake_household: Callable[..., Household],
+) -> Iterator[tuple[Household, SsdpResponder, str]]:
+    """A started household answering SSDP (UDP 1900 is shared with SO_REUSEPORT), and the interface."""
+    interface = non_loopback_ipv4()
+    if interface is None:
+        pytest.skip("no non-loopback IPv4 interface: soco.discover() has nothing to search on")
+    household = fake_household("Living Room", "Kitchen")
+    responder = SsdpResponder(household)
+    try:
+        responder.start()
+    except OSError as exc:
+        pytest.skip(f"cannot listen for SSDP on UDP 1900 here: {exc}")
+    yield household, responder, interface
+    responder.stop()

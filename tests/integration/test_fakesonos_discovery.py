@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ifaddr
 import pytest
 import soco
 
@@ -11,31 +10,6 @@ from fakesonos.faults import SpeakerFault
 from fakesonos.ssdp import SsdpResponder
 
 pytestmark = [pytest.mark.timeout(30), pytest.mark.xdist_group("ssdp")]
-
-
-def non_loopback_ipv4() -> str | None:
-    """An address soco would send its M-SEARCH from (it skips loopback and link-local)."""
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str) and not ip.ip.startswith(("127.", "169.254.")):
-                return ip.ip
-    return None
-
-
-@pytest.fixture
-def ssdp_household(fake_household):
-    """A started household with an SSDP responder (UDP 1900 is shared with SO_REUSEPORT)."""
-    interface = non_loopback_ipv4()
-    if interface is None:
-        pytest.skip("no non-loopback IPv4 interface: soco.discover() has nothing to search on")
-    household = fake_household("Living Room", "Kitchen")
-    responder = SsdpResponder(household)
-    try:
-        responder.start()
-    except OSError as exc:
-        pytest.skip(f"cannot listen for SSDP on UDP 1900 here: {exc}")
-    yield household, responder, interface
-    responder.stop()
 
 
 def discover(household: Household, responder: SsdpResponder, interface: str) -> set[soco.SoCo] | None:

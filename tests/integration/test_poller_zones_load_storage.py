@@ -225,3 +225,14 @@ def test_qualia_mount_without_space_is_skipped_with_one_warning(
     assert poller.output().count("QUALIA_MOUNT") == 1
     assert "bytes free" in poller.output()
     assert list(tiny_drive.iterdir()) == []
+
+
+def test_without_seed_speakers_zones_are_found_by_ssdp_and_the_household_pin_holds(
+    ssdp_household: tuple[Household, object, str], client: redis.Redis, pollers: PollerRunner
+):
+    household, _responder, _interface = ssdp_household
+    household.speaker("kitchen").set_track(track("Discovered"))
+    # Other workers' households answer on UDP 1900 too: the pin keeps only this test's household.
+    poller = pollers.start(household, SONOS_SPEAKERS="", SONOS_HOUSEHOLD=household.household_id)
+    wait_for_title(client, "kitchen", "Discovered", poller, timeout_seconds=20)
+    wait_for(lambda: client.smembers("sonos:zones") == {"living-room", "kitchen"}, 5, what=poller.output)

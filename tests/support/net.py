@@ -7,6 +7,8 @@ import os
 import socket
 from collections.abc import Iterator
 
+import ifaddr
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now on host."""
@@ -22,8 +24,23 @@ def worker_index() -> int:
 
 
 def loopback_ips() -> Iterator[str]:
-    """Endless fresh addresses 127.0.<worker+1>.N, so fakes on port 1400 never clash."""
-    third = worker_index() + 1
-    for n in itertools.count(2):
-        third_octet = third + 16 * (n // 250)  # 250 addresses per block, then the next block
-        yield f"127.0.{third_octet}.{n % 250 + 2}"
+    """Endless fresh addresses 127.<run>.<worker>.N, so fakes on port 1400 never clash.
+
+    The second octet comes from the test run's process group, so two test runs on one machine
+    (two checkouts, a benchmark beside the tests) use different blocks too; 127.0.x.x stays free
+    for the compose tests and the demo.
+    """
+    run = 10 + os.getpgrp() % 200
+    worker = 1 + worker_index()
+    for n in itertools.count(0):
+        block, host = divmod(n, 250)
+        yield f"127.{run}.{worker + 16 * block}.{host + 2}"
+
+
+def non_loopback_ipv4() -> str | None:
+    """An address soco would send its M-SEARCH from (it skips loopback and link-local)."""
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ip.ip.startswith(("127.", "169.254.")):
+                return ip.ip
+    return None

@@ -53,7 +53,7 @@ def find_zones(settings: Settings) -> list[sonos.Zone]:
     if settings.sonos_speakers:
         speakers = sonos.speakers_from_seeds(settings.sonos_speakers)
     else:
-        speakers = sonos.discover_speakers(timeout_seconds=5)
+        speakers = sonos.discover_speakers(timeout_seconds=5, household=settings.sonos_household)
     return sonos.resolve_zones(speakers, settings.sonos_zones, settings.sonos_household)
 
 

@@ -57,10 +57,11 @@ def speakers_from_seeds(seeds: Iterable[SpeakerAddress]) -> list[Any]:
     return [soco.SoCo(seed.ip) if seed.port == 1400 else soco.SoCo(seed.ip, seed.port) for seed in seeds]
 
 
-def discover_speakers(timeout_seconds: float) -> list[Any]:
+def discover_speakers(timeout_seconds: float, household: str = "") -> list[Any]:
     """SSDP discovery, then a scan of the local networks for port 1400; empty when nothing answered."""
     try:
-        found = soco.discover(timeout=timeout_seconds)
+        # soco keeps the first reply that contains this text: a pinned household id skips the others.
+        found = soco.discover(timeout=timeout_seconds, household_id=household or "Sonos")
         if not found:
             log.warning("SSDP discovery found no speaker; scanning the local networks (set SONOS_SPEAKERS)")
             found = soco.discovery.scan_network(multi_household=True)
