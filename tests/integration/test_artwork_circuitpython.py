@@ -15,7 +15,7 @@ import pytest
 
 from contract.profiles import BUILTIN_PROFILES
 from tests.support.artwork import write_real_rendition
-from tests.support.gunicorn import ArtworkServer, make_zone, running_artwork, seed_zone
+from tests.support.gunicorn import ArtworkServer, artwork_for_module, make_zone, seed_zone
 from tests.support.redis_server import RedisServer
 
 displayio = pytest.importorskip("displayio", reason="adafruit-blinka-displayio is not installed")
@@ -27,14 +27,7 @@ adafruit_imageload = pytest.importorskip(
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """gunicorn with the poller's square and bar renditions for zone `office`."""
-    if not redis_server.running:
-        redis_server.start()
-    workdir = tmp_path_factory.mktemp("artwork-circuitpython")
-    artwork_dir = workdir / "artwork"
-    (artwork_dir / "art").mkdir(parents=True)
-    with running_artwork(
-        artwork_dir=artwork_dir, redis_url=redis_server.url, log_path=workdir / "gunicorn.log"
-    ) as running:
+    with artwork_for_module(redis_server, tmp_path_factory, "artwork-circuitpython") as running:
         yield running
 
 

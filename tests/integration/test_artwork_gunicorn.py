@@ -20,6 +20,7 @@ from contract.profiles import BUILTIN_PROFILES
 from tests.support.gunicorn import (
     ArtworkServer,
     Reply,
+    artwork_for_module,
     gunicorn_command,
     make_zone,
     metric,
@@ -41,14 +42,7 @@ JPEG = BUILTIN_PROFILES["jpeg720"]
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """One gunicorn for this module; stopping it with SIGTERM must end it cleanly."""
-    if not redis_server.running:
-        redis_server.start()
-    workdir = tmp_path_factory.mktemp("artwork-gunicorn")
-    artwork_dir = workdir / "artwork"
-    (artwork_dir / "art").mkdir(parents=True)
-    with running_artwork(
-        artwork_dir=artwork_dir, redis_url=redis_server.url, log_path=workdir / "gunicorn.log"
-    ) as running:
+    with artwork_for_module(redis_server, tmp_path_factory, "artwork-gunicorn") as running:
         yield running
 
 

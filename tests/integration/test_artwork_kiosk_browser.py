@@ -12,7 +12,7 @@ from contract.profiles import BUILTIN_PROFILES
 from contract.zone import TransportState
 from poller.render import Caption
 from tests.support.artwork import write_real_rendition
-from tests.support.gunicorn import REPO_ROOT, ArtworkServer, make_zone, running_artwork, seed_zone
+from tests.support.gunicorn import REPO_ROOT, ArtworkServer, artwork_for_module, make_zone, seed_zone
 from tests.support.redis_server import RedisServer
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip)")
@@ -40,14 +40,7 @@ ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """gunicorn serving a volume the service cannot write to, as in production."""
-    if not redis_server.running:
-        redis_server.start()
-    workdir = tmp_path_factory.mktemp("artwork-kiosk")
-    artwork_dir = workdir / "artwork"
-    (artwork_dir / "art").mkdir(parents=True)
-    with running_artwork(
-        artwork_dir=artwork_dir, redis_url=redis_server.url, log_path=workdir / "gunicorn.log"
-    ) as running:
+    with artwork_for_module(redis_server, tmp_path_factory, "artwork-kiosk") as running:
         yield running
 
 

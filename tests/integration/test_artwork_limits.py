@@ -17,9 +17,9 @@ from contract.profiles import BUILTIN_PROFILES
 from tests.support.gunicorn import (
     ArtworkServer,
     Reply,
+    artwork_for_module,
     metric,
     metric_samples,
-    running_artwork,
     write_rendition,
 )
 from tests.support.redis_server import RedisServer
@@ -33,15 +33,10 @@ FAST_SECONDS = 1.0
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """One single-worker gunicorn at the default 4 threads and 10 connections."""
-    if not redis_server.running:
-        redis_server.start()
-    workdir = tmp_path_factory.mktemp("artwork-limits")
-    artwork_dir = workdir / "artwork"
-    (artwork_dir / "art").mkdir(parents=True)
-    with running_artwork(
-        artwork_dir=artwork_dir,
-        redis_url=redis_server.url,
-        log_path=workdir / "gunicorn.log",
+    with artwork_for_module(
+        redis_server,
+        tmp_path_factory,
+        "artwork-limits",
         extra_env={
             "ARTWORK_WORKERS": "1",
             "ARTWORK_THREADS": "4",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 import redis
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,6 +24,7 @@ from contract.profiles import Profile
 from contract.redis_keys import RedisKeys
 from contract.zone import Member, Source, TransportState, ZoneState
 from tests.support.net import free_port
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +249,25 @@ def metric(
 def worker_pids(server: ArtworkServer) -> list[int]:
     """Process ids of the master's live workers."""
     return sorted(child.pid for child in psutil.Process(server.process.pid).children())
+
+
+@contextmanager
+def artwork_for_module(
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[ArtworkServer]:
+    """A gunicorn with an empty art volume on the worker's redis-server, for one test module."""
+    if not redis_server.running:
+        redis_server.start()
+    workdir = tmp_path_factory.mktemp(name)
+    artwork_dir = workdir / "artwork"
+    (artwork_dir / "art").mkdir(parents=True)
+    with running_artwork(
+        artwork_dir=artwork_dir,
+        redis_url=redis_server.url,
+        log_path=workdir / "gunicorn.log",
+        extra_env=extra_env,
+    ) as running:
+        yield running
