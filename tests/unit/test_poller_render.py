@@ -9,7 +9,15 @@ from PIL import Image
 
 from contract.profiles import BUILTIN_PROFILES, parse_profiles
 from poller.errors import ArtRejected
-from poller.render import Caption, decode_art, largest_size, placeholder_art, render, render_all
+from poller.render import (
+    Caption,
+    decode_art,
+    largest_size,
+    placeholder_art,
+    printable_text,
+    render,
+    render_all,
+)
 from tests.support.images import is_baseline_jpeg, jpeg_bytes
 
 CAPTION = Caption("Título largo de una canción que no cabe", "Artist", "Album")
@@ -107,3 +115,11 @@ def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
     with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
         assert base.mode == "RGB"
         assert base.getpixel((0, 0)) == (128, 128, 128)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Café – Ñandú", "Cafe - Nandu"), ("“Quoted” — it’s", '"Quoted" - it\'s'), ("東京 Tokyo", "Tokyo")],
+)
+def test_captions_are_folded_to_what_the_builtin_font_can_draw(text, expected):
+    assert printable_text(text) == expected
