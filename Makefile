@@ -8,7 +8,7 @@ DEMO_SPEAKERS ?= 127.0.0.2,127.0.0.3
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e lint fmt up down demo logs ps redis-cli
+.PHONY: help venv test test-unit test-integration test-e2e test-compose bench lint fmt up down demo logs ps redis-cli
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,13 +29,24 @@ test-unit: venv ## Run the unit tests only
 test-integration: venv ## Run the integration tests only
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
 
-test-e2e: venv ## Run the compose end-to-end tests only
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+test-compose: venv ## Run the compose end-to-end tests on a real Docker engine (one stack per module)
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/e2e $(PYTEST_ARGS)
 
-lint: venv ## ruff and mypy, changing nothing
+test-e2e: test-compose ## Same as test-compose
+
+bench: venv ## Run the benchmarks (bench/)
+	$(BIN)/python -m bench $(ARGS)
+
+lint: venv ## ruff, mypy, hadolint and the compose-spec schema, changing nothing
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint --config .hadolint.yaml services/*/Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	SONOS_SPEAKERS=192.0.2.1 EVENT_ADVERTISE_IP=192.0.2.1 $(COMPOSE) -f docker-compose.yml \
+	  -f docker-compose.bridge.yml config > .compose-bridge.lint.yml \
+	  && $(BIN)/check-jsonschema --builtin-schema vendor.compose-spec .compose-bridge.lint.yml; \
+	  status=$$?; rm -f .compose-bridge.lint.yml; exit $$status
 
 fmt: venv ## Format and fix what ruff can
 	$(BIN)/ruff format .
@@ -47,7 +58,7 @@ up: ## Start the stack for a real Sonos household
 down: ## Stop the stack (add ARGS=-v to drop the artwork volume)
 	$(COMPOSE) --profile demo down $(ARGS)
 
-demo: ## Start the stack with the emulated household; open http://localhost:8000/api/zones
+demo: ## Start the stack with the emulated household; open http://localhost:8000/
 	SONOS_SPEAKERS=$(DEMO_SPEAKERS) $(COMPOSE) --profile demo up -d --build --wait
 
 logs: ## Follow the logs
@@ -56,5 +67,5 @@ logs: ## Follow the logs
 ps: ## Show the services and their health
 	$(COMPOSE) --profile demo ps
 
-redis-cli: ## Open redis-cli inside the redis container
-	$(COMPOSE) exec redis redis-cli
+redis-cli: ## Open redis-cli inside the redis container (authenticated when REDIS_PASSWORD is set)
+	$(COMPOSE) exec redis sh -c '[ -z "$$REDIS_PASSWORD" ] || export REDISCLI_AUTH="$$REDIS_PASSWORD"; exec redis-cli "$$@"' redis-cli $(ARGS)

@@ -11,6 +11,8 @@ from typing import Any
 
 from artwork.config import Settings
 from artwork.metrics_dir import clear_metrics_dir, ensure_metrics_dir, remove_if_owned
+from artwork.startup import artwork_dir_problem
+from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
 from contract.env import Env
 from contract.errors import ConfigError
 
@@ -29,6 +31,9 @@ try:
         raise ConfigError(
             f"ARTWORK_MAX_CONNECTIONS: {_max_connections} must be greater than ARTWORK_THREADS ({_threads})"
         )
+    # A missing or unreadable volume is fatal: every image request would fail.
+    if (_problem := artwork_dir_problem(_settings.artwork_dir)) is not None:
+        raise ConfigError(_problem)
     # Last, so a bad value above leaves no directory behind; and before anything imports
     # prometheus_client (only workers do), which reads this variable once, at its import.
     _metrics_dir = ensure_metrics_dir(os.environ)
@@ -86,8 +91,10 @@ proc_name = "artwork"
 
 
 def on_starting(server: Any) -> None:
-    """Counters start at zero with the master."""
+    """Counters start at zero with the master; a disabled memory cgroup is reported once."""
     clear_metrics_dir(_metrics_dir)
+    if not memory_cgroup_enabled():
+        server.log.warning("artwork: %s", MEMORY_CGROUP_WARNING)
 
 
 def on_exit(server: Any) -> None:

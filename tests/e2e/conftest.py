@@ -1,40 +1,43 @@
-"""One compose stack per test session, on a real Docker engine; skipped with a reason without one."""
+"""Compose stacks on a real Docker engine: one per test module, skipped with a reason without one."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Mapping, Sequence
 
 import pytest
 
-from tests.support.compose import ComposeStack, engine_unavailable_reason
+from tests.support.compose import COMPOSE_FILE, ComposeStack, engine_unavailable_reason
 from tests.support.net import free_port
 
 # Emulated speakers on a loopback block no integration-test worker uses, different per process so
 # that two stacks (two xdist workers, or two checkouts) never fight over the same address.
-_BLOCK = f"127.0.{200 + os.getpid() % 50}"
-SPEAKERS = {"living-room": (f"{_BLOCK}.2", "Living Room"), "kitchen": (f"{_BLOCK}.3", "Kitchen")}
+SPEAKER_BLOCK = f"127.0.{200 + os.getpid() % 50}"
 
 
-@pytest.fixture(scope="session")
-def compose_stack() -> Iterator[ComposeStack]:
-    """The demo stack, built from this checkout, torn down with its volume even when tests fail."""
+def require_engine() -> None:
+    """Skip the calling test or fixture, saying why, when no Docker engine with Compose v2 answers."""
     reason = engine_unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    stack = ComposeStack(
-        project=f"sonosart-e2e-{os.getpid()}",
-        env={
-            "REDIS_HOST_PORT": str(free_port()),
-            "ARTWORK_PORT": str(free_port()),
-            "FAKESONOS_CONTROL_PORT": str(free_port()),
-            "FAKESONOS_SPEAKERS": ",".join(f"{ip}={room}" for ip, room in SPEAKERS.values()),
-            "FAKESONOS_DEMO": "off",
-            "SONOS_SPEAKERS": ",".join(ip for ip, _ in SPEAKERS.values()),
-        },
-    )
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
+
+
+def new_stack(name: str, settings: Mapping[str, str], files: Sequence[str] = (COMPOSE_FILE,)) -> ComposeStack:
+    """A stack with its own project name, free host ports and a watchdog short enough for tests."""
+    env = {
+        "REDIS_HOST_PORT": str(free_port()),
+        "ARTWORK_PORT": str(free_port()),
+        "FAKESONOS_CONTROL_PORT": str(free_port()),
+        "FAKESONOS_DEMO": "off",
+        # The test-only stall (SIGUSR1) ends in an exit after this; a real loop ticks every 2 s.
+        "WATCHDOG_SECONDS": "10",
+        **settings,
+    }
+    return ComposeStack(project=f"sonosart-{name}-{os.getpid()}-{uuid.uuid4().hex[:4]}", env=env, files=files)
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """A Docker engine answers (else every test using this skips, saying why)."""
+    require_engine()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from poller.load import LoadMonitor, Usage, memory_cgroup_enabled, read_usage
+from poller.load import LoadMonitor, Usage, read_usage
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -49,23 +49,6 @@ def test_cgroup_v1_is_the_fallback(tmp_path: Path):
         },
     )
     assert read_usage(root) == Usage(1000, None, 3.0, None)
-
-
-@pytest.mark.parametrize(
-    ("files", "enabled"),
-    [
-        ({"cgroup.controllers": "cpuset cpu memory pids"}, True),
-        ({"cgroup.controllers": "cpuset cpu pids"}, False),  # a Raspberry Pi without cgroup_enable=memory
-    ],
-)
-def test_a_disabled_memory_controller_is_noticed(tmp_path: Path, files, enabled):
-    assert memory_cgroup_enabled(write(tmp_path, files), tmp_path / "none") is enabled
-
-
-def test_v1_hosts_are_judged_by_proc_cgroups(tmp_path: Path):
-    proc = tmp_path / "cgroups"
-    proc.write_text("#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t0\t1\t0\n")
-    assert memory_cgroup_enabled(tmp_path / "nothing", proc) is False
 
 
 def test_memory_over_the_threshold_is_overload():

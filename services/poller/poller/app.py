@@ -110,6 +110,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         print(f"poller: configuration error: {err}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if not memory_cgroup_enabled():
+        log.warning(MEMORY_CGROUP_WARNING)
     stop = threading.Event()
 
     try:
@@ -127,8 +129,6 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     # A test aid: SIGUSR1 wedges the loop on purpose, to show the watchdog gets the process restarted.
     signal.signal(signal.SIGUSR1, lambda _signum, _frame: poller.simulate_stall())
-    if not memory_cgroup_enabled():
-        log.warning(MEMORY_CGROUP_WARNING)
     loop = threading.Thread(target=poller.run, name="poll-loop", daemon=True)
     log.info(
         "poller started: speakers=%s profiles=%s interval=%ss",
