@@ -97,7 +97,9 @@ class Poller:
     _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
     _removals: set[str] = field(default_factory=set)
     _redis_down: bool = False
-    _heartbeat_seen: bool = False  # the first beat of a run finds no key; that is not a lost Redis
+    # The first beat of a run finds no key; that only means data was lost once Redis has held
+    # something of ours: an earlier beat, or a published zone.
+    _redis_held_data: bool = False
     _next_discovery: float = 0.0
     _next_housekeeping: float = 0.0
     _next_load_check: float = 0.0
@@ -108,6 +110,7 @@ class Poller:
     def run(self) -> None:
         """Watch until stopped, waking for due polls and for speaker events."""
         self._started_at_ms = self.clock_ms()
+        self._beat()  # before anything is published, so a later missing key means lost data
         while not self.stop.is_set():
             if self._stalled.is_set():
                 log.warning("loop stalled on request (SIGUSR1)")
@@ -416,6 +419,7 @@ class Poller:
             self._redis_failed(err)
             return False
         self._redis_answered()
+        self._redis_held_data = True
         return True
 
     def _redis_failed(self, err: PublishError) -> None:
@@ -453,9 +457,9 @@ class Poller:
             self._redis_failed(err)
             return
         self._redis_answered()
-        if not intact and self._heartbeat_seen:
+        if not intact and self._redis_held_data:
             self._reassert()
-        self._heartbeat_seen = True
+        self._redis_held_data = True
 
     def _reassert(self) -> None:
         """Redis came back empty (it keeps nothing on disk): write every zone's state again."""
