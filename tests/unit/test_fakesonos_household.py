@@ -6,8 +6,6 @@ import pytest
 
 from contract.zone import TransportState
 from fakesonos import Household, Track, UnknownSpeakerError
-from fakesonos.demo import DEMO_PLAYLIST, DemoPlayer
-from tests.support.waiting import wait_for
 
 
 def household_of(*rooms: str) -> Household:
@@ -107,21 +105,3 @@ def test_track_uri_is_derived_and_stable():
     assert Track("Título", "A/B", "C").uri == "x-file-cifs://fakesonos/music/A%2FB/C/T%C3%ADtulo.mp3"
     with pytest.raises(ValueError, match="duration_seconds"):
         Track("t", duration_seconds=-1)
-
-
-def test_demo_moves_every_zone_through_the_playlist():
-    household = household_of("A", "B")
-    a, b = household.speakers
-    demo = DemoPlayer(household, interval_seconds=0.05)
-    titles = {entry[0] for entry in DEMO_PLAYLIST}
-
-    demo.start()
-    try:
-        first = a.view().track
-        assert first is not None
-        assert first.title in titles
-        assert first.cover is not None
-        assert b.view().track != first  # zones start at different points of the playlist
-        wait_for(lambda: a.view().track != first, timeout_seconds=5, what="the next demo track")
-    finally:
-        demo.stop()

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 from contract.env import Env
 from contract.errors import ConfigError
+from contract.logs import LOG_LEVELS
 from fakesonos.control import DEFAULT_CONTROL_ADDRESS, ControlServer
-from fakesonos.demo import DEFAULT_DEMO_INTERVAL_SECONDS
 from fakesonos.household import Household
 from fakesonos.load import DEFAULT_FIRST_IP, DEFAULT_LOAD_INTERVAL_SECONDS, LoadDriver, load_addresses
 from fakesonos.model import SONOS_PORT
@@ -31,8 +31,9 @@ DEFAULT_HOUSEHOLD_ID = "Sonos_fakesonos0demo0household0"
 MIN_DEMO_INTERVAL_SECONDS = 0.1
 MIN_LOAD_INTERVAL_SECONDS = 0.01
 MAX_LOAD_SPEAKERS = 2000
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+DEFAULT_DEMO_INTERVAL_SECONDS = 8.0  # when a scenario names no interval
 
 
 @dataclass(frozen=True)
