@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 
 from artwork.config import Settings
 from artwork.errors import register_error_handlers
+from artwork.fastpath import FastImages
 from artwork.legacy import bp as legacy_bp
 from artwork.metrics import ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
 from artwork.pages import bp as pages_bp
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(legacy_bp)
     app.register_blueprint(pages_bp)
     app.after_request(_finish_response)
+    # The image routes' plain 200s and 304s skip Flask's request machinery (see fastpath.py).
+    app.wsgi_app = FastImages(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -1,0 +1,324 @@
+"""HTTP: the artwork service under its real gunicorn configuration, against nginx and a bare WSGI app.
+
+All three serve the same ~100 KB JPEG in the same run; wrk drives 10 connections for a few seconds
+per scenario, rounds interleaved, and the medians of the rounds are reported.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from PIL import Image
+
+from bench.common import REPO_ROOT, Result, Stack, check, median, wait_until
+from contract.layout import ArtName, rendition_name
+from contract.profiles import BUILTIN_PROFILES
+from tests.support.gunicorn import gunicorn_command, http_request, make_zone, seed_zone, server_env
+from tests.support.net import free_port
+from tests.support.redis_server import RedisServer
+
+BENCH = "http"
+CONNECTIONS = 10
+ZONE = "living-room"
+TARGET_RATIO = 0.9
+TARGET_P99_MS = 25.0
+FILE_BYTES = 100_000
+
+
+@dataclass
+class WrkRun:
+    """One wrk run's figures."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    bad_responses: int
+    cpu_seconds: float
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return 1000 * self.cpu_seconds / max(self.requests, 1)
+
+
+def _jpeg_of_about(size_bytes: int) -> bytes:
+    """A baseline 720x720 JPEG of roughly size_bytes: noise over a gradient, quality searched."""
+    rng = Image.effect_noise((720, 720), 40)
+    with Image.linear_gradient("L").resize((720, 720)) as grey:
+        image = Image.merge("RGB", (grey, rng, grey.transpose(Image.Transpose.ROTATE_90)))
+    best = b""
+    for quality in range(30, 96, 3):
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality)
+        if len(out.getvalue()) > size_bytes:
+            break
+        best = out.getvalue()
+    return best
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
+    """requests/s, p50 ms, p99 ms, requests, non-2xx/3xx + socket errors from `wrk --latency`."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    lat = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s))\s*$", output, re.MULTILINE))
+    p50 = _ms(*re.match(r"([\d.]+)(us|ms|s)", lat["50"]).groups())  # type: ignore[union-attr]
+    p99 = _ms(*re.match(r"([\d.]+)(us|ms|s)", lat["99"]).groups())  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    bad_count = int(bad[1]) if bad else 0
+    if errors:
+        bad_count += sum(int(errors[i]) for i in range(1, 5))
+    return rps, p50, p99, requests, bad_count
+
+
+def _tree_cpu(root_pid: int) -> float:
+    """CPU of a server: its master, its live workers, and the workers it already reaped."""
+    try:
+        root = psutil.Process(root_pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    except psutil.Error:
+        return 0.0
+    return total
+
+
+def run_wrk(port: int, path: str, seconds: float, root_pid: int, headers: dict[str, str]) -> WrkRun:
+    """One wrk run against 127.0.0.1:port, with the server's CPU measured around it."""
+    args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    before = _tree_cpu(root_pid)
+    output = subprocess.run(
+        [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    cpu = _tree_cpu(root_pid) - before
+    rps, p50, p99, requests, bad = parse_wrk(output)
+    return WrkRun(rps, p50, p99, requests, bad, cpu)
+
+
+NGINX_CONF = """
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 5;
+    keepalive_requests 100000;
+    etag on;
+    types {{ image/jpeg jpg; }}
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ add_header Cache-Control no-cache; }}
+    }}
+}}
+"""
+
+
+def _start_nginx(stack: Stack, root: Path) -> tuple[int, int]:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    conf = stack.tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=stack.tmp, port=port, root=root))
+    process = stack.popen(
+        [
+            binary,
+            "-c",
+            str(conf),
+            "-p",
+            str(stack.tmp),
+            "-e",
+            str(stack.tmp / "nginx-error.log"),
+            "-g",
+            "daemon off;",
+        ],
+        log_name="nginx.log",
+    )
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"nginx exited: {stack.log_tail('nginx.log')} {stack.log_tail('nginx-error.log')}"
+            )
+        return _answers(port, "/file.jpg")
+
+    # Workers run as an unprivileged user when started as root: they must reach the file.
+    stack.tmp.chmod(0o711)
+    wait_until(up, 10, "nginx")
+    return port, process.pid
+
+
+def _answers(port: int, path: str) -> bool:
+    try:
+        return http_request(port, path).status == 200
+    except OSError:
+        return False
+
+
+def start_gunicorn(  # noqa: PLR0917 - a small internal helper
+    stack: Stack, artwork_dir: Path, redis_url: str, name: str, extra: dict[str, str], app: str = ""
+) -> tuple[int, int]:
+    port = free_port()
+    env = server_env(artwork_dir, redis_url, port, extra)
+    env["PYTHONPATH"] += f":{REPO_ROOT}"
+    process = stack.popen([*gunicorn_command(), *([app] if app else [])], log_name=f"{name}.log", env=env)
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{stack.log_tail(name + '.log')}")
+        return _answers(port, "/healthz")
+
+    wait_until(healthy, 20, name)
+    return port, process.pid
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Measure; returns the result records."""
+    seconds = 3 if quick else 4
+    rounds = 1 if quick else 2
+    if shutil.which("wrk") is None:
+        return [Result(BENCH, "wrk missing", 0, "", detail="apt-get install wrk nginx-light")]
+    with Stack(BENCH) as stack:
+        redis_server = RedisServer(stack.tmp / "redis")
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        artwork_dir = stack.tmp / "artwork"
+        data = _jpeg_of_about(FILE_BYTES)
+        profile = BUILTIN_PROFILES["jpeg720"]
+        name: ArtName = rendition_name("bench-http", profile)
+        path = artwork_dir / name.relpath
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        (artwork_dir / "tmp").mkdir()
+        seed_zone(redis_server.url, make_zone(ZONE, {"jpeg720": name}))
+        nginx_root = stack.tmp / "www"
+        nginx_root.mkdir()
+        (nginx_root / "file.jpg").write_bytes(data)
+        bare_file = stack.tmp / "file.jpg"
+        bare_file.write_bytes(data)
+
+        nginx_port, nginx_pid = _start_nginx(stack, nginx_root)
+        nginx_etag = http_request(nginx_port, "/file.jpg").headers["etag"]
+        bare_port, bare_pid = start_gunicorn(
+            stack,
+            artwork_dir,
+            redis_server.url,
+            "bare",
+            {"BENCH_FILE": str(bare_file)},
+            "bench.bare_wsgi:app",
+        )
+        art_port, art_pid = start_gunicorn(stack, artwork_dir, redis_server.url, "artwork", {})
+        art_etag = http_request(art_port, f"/zones/{ZONE}/jpeg720.jpg").headers["etag"]
+        zone_path = f"/zones/{ZONE}/jpeg720.jpg"
+        scenarios: dict[str, Callable[[], WrkRun]] = {
+            "nginx 200": lambda: run_wrk(nginx_port, "/file.jpg", seconds, nginx_pid, {}),
+            "nginx 304": lambda: run_wrk(
+                nginx_port, "/file.jpg", seconds, nginx_pid, {"If-None-Match": nginx_etag}
+            ),
+            "bare 200": lambda: run_wrk(bare_port, "/f.jpg", seconds, bare_pid, {}),
+            "bare 304": lambda: run_wrk(
+                bare_port, "/f.jpg", seconds, bare_pid, {"If-None-Match": '"bench-file"'}
+            ),
+            "artwork /art 200": lambda: run_wrk(art_port, f"/art/{name.filename}", seconds, art_pid, {}),
+            "artwork /zones 200": lambda: run_wrk(art_port, zone_path, seconds, art_pid, {}),
+            "artwork /zones 304": lambda: run_wrk(
+                art_port, zone_path, seconds, art_pid, {"If-None-Match": art_etag}
+            ),
+        }
+        # First requests import lazily and fill caches: warm up, unmeasured.
+        run_wrk(bare_port, "/f.jpg", 1, bare_pid, {})
+        run_wrk(art_port, zone_path, 1, art_pid, {})
+        runs: dict[str, list[WrkRun]] = {key: [] for key in scenarios}
+        for _ in range(rounds):
+            for key, scenario in scenarios.items():
+                runs[key].append(scenario())
+                time.sleep(0.3)
+    return _results(runs, seconds, rounds, len(data))
+
+
+def _results(runs: dict[str, list[WrkRun]], seconds: float, rounds: int, size: int) -> list[Result]:
+    def rps(key: str) -> float:
+        return median(r.requests_per_second for r in runs[key])
+
+    results = []
+    how = f"wrk -c{CONNECTIONS}, {seconds:g} s × {rounds} rounds interleaved, medians; {size // 1000} KB JPEG"
+    for key in ("bare 200", "bare 304", "nginx 200", "nginx 304"):
+        results.append(
+            Result(
+                BENCH,
+                f"{key} (reference)",
+                rps(key),
+                "req/s",
+                detail=how,
+                extra=_extra(runs[key]),
+            )
+        )
+    for key, bare, nginx in (
+        ("artwork /zones 200", "bare 200", "nginx 200"),
+        ("artwork /art 200", "bare 200", "nginx 200"),
+        ("artwork /zones 304", "bare 304", "nginx 304"),
+    ):
+        ratio = rps(key) / rps(bare)
+        p99 = median(r.p99_ms for r in runs[key])
+        extra = _extra(runs[key])
+        results.append(
+            Result(
+                BENCH,
+                f"{key}: req/s vs bare gunicorn",
+                ratio,
+                "x",
+                target=f"≥ {TARGET_RATIO}× bare",
+                passed=check(ratio, ">=", TARGET_RATIO),
+                baseline=f"bare {rps(bare):,.0f} req/s; nginx {rps(nginx):,.0f} req/s",
+                detail=f"{rps(key):,.0f} req/s = {rps(key) / rps(nginx):.2f}× nginx; "
+                f"CPU {extra['cpu_s_per_1000']:.3f} s/1000 req "
+                f"(bare {_extra(runs[bare])['cpu_s_per_1000']:.3f}, "
+                f"nginx {_extra(runs[nginx])['cpu_s_per_1000']:.3f})",
+                extra=extra,
+            )
+        )
+        results.append(
+            Result(
+                BENCH,
+                f"{key}: p99 latency",
+                p99,
+                "ms",
+                target=f"< {TARGET_P99_MS:g} ms",
+                passed=check(p99, "<", TARGET_P99_MS),
+                baseline=f"bare p99 {median(r.p99_ms for r in runs[bare]):.1f} ms",
+            )
+        )
+    return results
+
+
+def _extra(runs: list[WrkRun]) -> dict[str, float]:
+    return {
+        "req_per_s": round(median(r.requests_per_second for r in runs), 1),
+        "p50_ms": round(median(r.p50_ms for r in runs), 2),
+        "p99_ms": round(median(r.p99_ms for r in runs), 2),
+        "cpu_s_per_1000": round(median(r.cpu_per_1000 for r in runs), 4),
+        "bad_responses": sum(r.bad_responses for r in runs),
+    }

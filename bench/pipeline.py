@@ -1,0 +1,255 @@
+"""Art pipeline: generated covers -> every default profile, against naive Pillow in the same rounds.
+
+Naive = what a first version does: full decode, LANCZOS resize, full median-cut quantize, one decode
+per profile. The pipeline is the poller's own code (`decode_art` + `render_all`/`render`). Rounds
+interleave the variants so that machine noise hits them alike; medians are reported.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageOps, ImageStat
+
+from bench.common import REPO_ROOT, Result, Stack, check, median, service_env, timed
+from contract.profiles import BUILTIN_PROFILES, DEFAULT_PROFILES, Profile, parse_profiles
+from fakesonos.covers import cover_image, encode
+from poller.render import Caption, decode_art, largest_size, render, render_all
+
+BENCH = "pipeline"
+SIZES = (3000, 1500, 640)
+PROFILES = parse_profiles(DEFAULT_PROFILES)
+JPEG720 = BUILTIN_PROFILES["jpeg720"]
+CAPTION = Caption("Blue in Green", "Miles Davis", "Kind of Blue")
+MAX_PIXELS = 40_000_000
+TARGET_ONE_RATIO = 0.22
+TARGET_ALL_RATIO = 2.0
+TARGET_MEMORY_MIB = 40.0
+
+
+def cover(size: int) -> bytes:
+    """A generated cover as fakesonos serves them (gradient and title), baseline JPEG q85."""
+    with cover_image(f"Cover {size}", "Benchmark", f"bench-{size}", (size, size)) as image:
+        return encode(image, "JPEG")
+
+
+# --- naive baseline ---------------------------------------------------------------------------------
+
+
+def naive_render(data: bytes, profile: Profile) -> bytes:
+    """One profile the naive way: full decode, LANCZOS, full median cut (bar text left out)."""
+    with Image.open(io.BytesIO(data)) as opened, opened.convert("RGB") as full:
+        box = (profile.height, profile.height) if profile.layout == "bar" else (profile.width, profile.height)
+        art = ImageOps.fit(full, box, Image.Resampling.LANCZOS)
+    if profile.layout == "bar":
+        with art, Image.new("RGB", (960, 320)) as canvas:
+            canvas.paste(art, (0, 0))
+            art = canvas.transpose(Image.Transpose.ROTATE_90)
+    with art:
+        out = io.BytesIO()
+        if profile.format == "jpeg":
+            art.save(out, "JPEG", quality=85, optimize=True)
+        elif profile.colors:
+            with art.quantize(profile.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) as p:
+                p.save(out, profile.format.upper())
+        else:
+            art.save(out, profile.format.upper())
+        return out.getvalue()
+
+
+def naive_all(data: bytes) -> dict[str, bytes]:
+    """Every profile, one decode each."""
+    return {p.name: naive_render(data, p) for p in PROFILES}
+
+
+# --- the poller's pipeline --------------------------------------------------------------------------
+
+
+def pipeline_all(data: bytes) -> dict[str, bytes]:
+    """Every default profile from one bounded decode, as the poller renders them."""
+    with decode_art(data, MAX_PIXELS, largest_size(PROFILES)) as base:
+        return render_all(base, PROFILES, CAPTION)
+
+
+def pipeline_one(data: bytes) -> bytes:
+    """One jpeg720, as the poller renders it when that is the only profile."""
+    with decode_art(data, MAX_PIXELS, largest_size([JPEG720])) as base:
+        return render(base, JPEG720, CAPTION)
+
+
+def draft_1x_one(data: bytes) -> bytes:
+    """For comparison only: jpeg720 when libjpeg may reduce to the box itself (1x, not 2x margin)."""
+    with decode_art(data, MAX_PIXELS, (JPEG720.width // 2, JPEG720.height // 2)) as base:
+        return render(base, JPEG720, CAPTION)
+
+
+def pyvips_one(data: bytes) -> bytes:
+    """jpeg720 with libvips' thumbnail, if pyvips is importable."""
+    import pyvips  # type: ignore[import-not-found]  # noqa: PLC0415 - optional
+
+    image = pyvips.Image.thumbnail_buffer(data, 720, height=720, crop="centre")
+    return bytes(image.jpegsave_buffer(Q=85, optimize_coding=True))
+
+
+def psnr(reference: bytes, candidate: bytes) -> float:
+    """PSNR in dB of one encoded image against another of the same size."""
+    with (
+        Image.open(io.BytesIO(reference)) as a,
+        Image.open(io.BytesIO(candidate)) as b,
+        a.convert("RGB") as ra,
+        b.convert("RGB") as rb,
+        ImageChops.difference(ra, rb) as diff,
+    ):
+        mse = sum(v * v for v in ImageStat.Stat(diff).rms) / 3
+    return 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+
+
+# --- peak memory, each in a fresh interpreter ----------------------------------------------------------
+
+MODES: dict[str, Callable[[bytes], object]] = {
+    "pipeline-all": pipeline_all,
+    "pipeline-one": pipeline_one,
+    "naive-all": naive_all,
+}
+
+
+def _peak_child(path: str, mode: str) -> None:
+    """Run in a child: print the peak RSS added by one run of mode (after a warm-up on a tiny image)."""
+    data = Path(path).read_bytes()
+    with cover_image("warm", "", "", (64, 64)) as tiny:
+        MODES[mode](encode(tiny, "JPEG"))
+    before = _peak_rss_kib()
+    MODES[mode](data)
+    after = _peak_rss_kib()
+    print(json.dumps({"added_kib": after - before, "baseline_kib": before}))
+
+
+def _peak_rss_kib() -> int:
+    """VmHWM: this process's peak RSS (ru_maxrss would include the parent's, inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def peak_added_mib(path: Path, mode: str) -> float:
+    """Peak RSS one run adds, measured in a child process."""
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.pipeline", "--peak", str(path), mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env=service_env(),
+    ).stdout
+    return float(json.loads(output)["added_kib"]) / 1024
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Measure; returns the result records."""
+    rounds = 3 if quick else 7
+    try:
+        import pyvips  # noqa: F401, PLC0415
+
+        have_pyvips = True
+    except ImportError:
+        have_pyvips = False
+    results: list[Result] = []
+    with Stack(BENCH) as stack:
+        for size in SIZES:
+            data = cover(size)
+            source = stack.tmp / f"cover-{size}.jpg"
+            source.write_bytes(data)
+            variants: dict[str, Callable[[], object]] = {
+                "naive one": partial(naive_render, data, JPEG720),
+                "pipeline one": partial(pipeline_one, data),
+                "naive all": partial(naive_all, data),
+                "pipeline all": partial(pipeline_all, data),
+                "draft 1x one": partial(draft_1x_one, data),
+            }
+            if have_pyvips:
+                variants["pyvips one"] = partial(pyvips_one, data)
+            for variant in variants.values():  # warm-up: codecs, fonts
+                variant()
+            times: dict[str, list[float]] = {key: [] for key in variants}
+            for _ in range(rounds):
+                for key, variant in variants.items():
+                    times[key] += timed(variant, 1)
+            ms = {key: 1000 * median(values) for key, values in times.items()}
+            quality = psnr(naive_render(data, JPEG720), pipeline_one(data))
+            one_ratio = ms["pipeline one"] / ms["naive one"]
+            all_ratio = ms["pipeline all"] / ms["pipeline one"]
+            src = f"{size}² ({len(data) // 1024} KiB)"
+            results.append(
+                Result(
+                    BENCH,
+                    f"{src}: one jpeg720 vs naive",
+                    one_ratio,
+                    "x",
+                    target=f"≤ {TARGET_ONE_RATIO}× naive" if size == 3000 else "",
+                    passed=check(one_ratio, "<=", TARGET_ONE_RATIO) if size == 3000 else None,
+                    baseline=f"naive {ms['naive one']:.1f} ms",
+                    detail=f"{ms['pipeline one']:.1f} ms; PSNR vs naive {quality:.1f} dB; with a 1× draft "
+                    f"margin it would be {ms['draft 1x one']:.1f} ms "
+                    f"({ms['draft 1x one'] / ms['naive one']:.2f}×)",
+                    extra={k: round(v, 2) for k, v in ms.items()},
+                )
+            )
+            results.append(
+                Result(
+                    BENCH,
+                    f"{src}: all {len(PROFILES)} default profiles vs one rendition",
+                    all_ratio,
+                    "x",
+                    target=f"≤ {TARGET_ALL_RATIO:g}× one",
+                    passed=check(all_ratio, "<=", TARGET_ALL_RATIO),
+                    baseline=f"one jpeg720 {ms['pipeline one']:.1f} ms; naive all {ms['naive all']:.1f} ms",
+                    detail=f"{ms['pipeline all']:.1f} ms = "
+                    f"{ms['pipeline all'] / ms['naive all']:.2f}× naive all",
+                )
+            )
+            if have_pyvips:
+                results.append(
+                    Result(
+                        BENCH,
+                        f"{src}: pyvips one jpeg720 (reference)",
+                        ms["pyvips one"],
+                        "ms",
+                        baseline=f"pipeline {ms['pipeline one']:.1f} ms",
+                    )
+                )
+        big = stack.tmp / "cover-3000.jpg"
+        added = {mode: peak_added_mib(big, mode) for mode in ("pipeline-all", "naive-all")}
+    results.append(
+        Result(
+            BENCH,
+            "3000²: peak memory added, all profiles",
+            added["pipeline-all"],
+            "MiB",
+            target=f"≤ {TARGET_MEMORY_MIB:g} MiB",
+            passed=check(added["pipeline-all"], "<=", TARGET_MEMORY_MIB),
+            baseline=f"naive {added['naive-all']:.1f} MiB",
+            detail="max RSS of a fresh interpreter, after a warm-up, minus before",
+        )
+    )
+    if not have_pyvips:
+        results.append(Result(BENCH, "pyvips", 0, "", detail="not importable here; not installed (optional)"))
+    return results
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--peak":
+        _peak_child(sys.argv[2], sys.argv[3])
+    else:
+        print("usage: python -m bench.pipeline --peak FILE MODE", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,168 @@
+"""The image routes' common answers without Flask's per-request machinery.
+
+Displays poll `/zones/<id>/<profile>.<ext>` every second and fetch `/art/<name>`; under load Flask's
+request context, routing, `send_file` and response objects cost more CPU than gunicorn itself (see
+bench/: the Flask view ran at under half the bare server's rate). This WSGI middleware answers the
+plain cases of those two routes, a 200 (GET or HEAD) or a 304, with exactly the headers the Flask
+views send, and hands everything else to Flask unchanged: other paths and methods, Range and
+precondition headers, and every case that is not a servable file (404, 503 and 500 keep coming
+from the views and their error handlers).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from werkzeug.http import http_date, is_resource_modified
+from werkzeug.wsgi import FileWrapper
+
+from artwork.files import ArtNotFound, open_rendition
+from artwork.metrics import ROUTE_ENVIRON_KEY
+from artwork.payloads import zone_rendition
+from artwork.responses import IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
+from artwork.state import services
+from artwork.zones import NowPlayingUnavailable
+from contract.layout import ArtName, parse_art_name
+from contract.profiles import MIME_TYPES, Profile
+from contract.zone import ZONE_ID_RE
+
+log = logging.getLogger(__name__)
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+ZONE_ROUTE = "/zones/<zone_id>/<filename>"
+ART_ROUTE = "/art/<filename>"
+# Requests with these headers need werkzeug's full conditional and range logic: Flask answers them.
+_DEFERRED_HEADERS = ("HTTP_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+_COMMON_HEADERS = [
+    ("Accept-Ranges", "bytes"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range"),
+]
+
+
+class _Clock:
+    """The HTTP date of the current second, formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._text, self._second = http_date(second), second
+        return self._text
+
+
+class FastImages:
+    """WSGI middleware in front of the Flask app for the two image routes."""
+
+    def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
+        app_services = services(app)
+        self._next = wsgi_app
+        self._artwork_dir = app_services.settings.artwork_dir
+        self._zones = app_services.zones
+        self._profiles: dict[str, Profile] = {f"{p.name}.{p.ext}": p for p in app_services.settings.profiles}
+        self._clock = _Clock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method in {"GET", "HEAD"} and not any(h in environ for h in _DEFERRED_HEADERS):
+            path: str = environ.get("PATH_INFO", "")
+            try:
+                if path.startswith("/zones/"):
+                    answer = self._zone_image(environ, start_response, path[7:])
+                elif path.startswith("/art/"):
+                    answer = self._art(environ, start_response, path[5:])
+                else:
+                    answer = None
+            except Exception:  # the Flask view answers (and logs) whatever went wrong
+                log.debug("fast path declined %s", path, exc_info=True)
+                answer = None
+            if answer is not None:
+                return answer
+        return self._next(environ, start_response)
+
+    def _zone_image(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], rest: str
+    ) -> Iterable[bytes] | None:
+        zone_id, slash, filename = rest.partition("/")
+        profile = self._profiles.get(filename)
+        if not slash or profile is None or ZONE_ID_RE.match(zone_id) is None:
+            return None
+        try:
+            zone = self._zones.get(zone_id)
+        except NowPlayingUnavailable:
+            return None
+        name = zone_rendition(zone, profile) if zone is not None else None
+        if name is None:
+            return None
+        environ[ROUTE_ENVIRON_KEY] = ZONE_ROUTE
+        return self._send(environ, start_response, name, REVALIDATE_CACHE_CONTROL, validator=False)
+
+    def _art(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], filename: str
+    ) -> Iterable[bytes] | None:
+        name = parse_art_name(filename)
+        if name is None:
+            return None
+        environ[ROUTE_ENVIRON_KEY] = ART_ROUTE
+        return self._send(environ, start_response, name, IMMUTABLE_CACHE_CONTROL, validator=True)
+
+    def _send(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        name: ArtName,
+        cache_control: str,
+        *,
+        validator: bool,
+    ) -> Iterable[bytes] | None:
+        # As in responses.send_rendition: open first, describe the response from that descriptor.
+        try:
+            rendition = open_rendition(self._artwork_dir, name)
+        except ArtNotFound:
+            environ.pop(ROUTE_ENVIRON_KEY, None)
+            return None
+        etag = f'"{name.hash}"'
+        last_modified = http_date(int(rendition.mtime_seconds)) if validator else None
+        headers = [
+            ("ETag", etag),
+            ("Cache-Control", cache_control),
+            ("Date", self._clock.now()),
+            *_COMMON_HEADERS,
+        ]
+        if _not_modified(environ, etag, name.hash, last_modified):
+            rendition.file.close()
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        headers += [("Content-Type", MIME_TYPES[name.ext]), ("Content-Length", str(rendition.size_bytes))]
+        if last_modified is not None:
+            headers.append(("Last-Modified", last_modified))
+        try:
+            start_response("200 OK", headers)
+        except BaseException:
+            rendition.file.close()
+            raise
+        if environ["REQUEST_METHOD"] == "HEAD":
+            rendition.file.close()
+            return []
+        # The server's own wrapper, which gunicorn sends with sendfile(2).
+        wrapper: Callable[[Any], Iterable[bytes]] = environ.get("wsgi.file_wrapper", FileWrapper)
+        return wrapper(rendition.file)
+
+
+def _not_modified(environ: dict[str, Any], etag: str, raw_etag: str, last_modified: str | None) -> bool:
+    """werkzeug's answer to the request's If-None-Match / If-Modified-Since, exact-match shortcut first."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match == etag:
+        return True
+    if if_none_match is None and (last_modified is None or "HTTP_IF_MODIFIED_SINCE" not in environ):
+        return False
+    return not is_resource_modified(environ, etag=raw_etag, last_modified=last_modified)
