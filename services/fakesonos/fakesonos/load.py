@@ -6,10 +6,10 @@ import functools
 import heapq
 import ipaddress
 import logging
-import threading
 import time
 from collections.abc import Sequence
 
+from fakesonos.background import BackgroundChanges
 from fakesonos.covers import generated_cover
 from fakesonos.household import Household
 from fakesonos.model import Cover, Track
@@ -59,32 +59,22 @@ def load_household(addresses: Sequence[str], household_id: str | None = None) ->
     return household
 
 
-class LoadDriver:
+class LoadDriver(BackgroundChanges):
     """Changes every speaker's track every interval, staggered so changes spread over the interval."""
+
+    thread_name = "fakesonos-load"
 
     def __init__(self, household: Household, interval_seconds: float = DEFAULT_LOAD_INTERVAL_SECONDS) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
+        super().__init__()
         self._household = household
         self._interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.changes = 0  # track changes made so far
 
-    def start(self) -> None:
-        """Give every speaker its first track, then keep changing them in a background thread."""
-        self._stop.clear()
+    def _first(self) -> None:
         for index, speaker in enumerate(self._household.speakers):
             speaker.set_track(load_track(index, 0))
-        self._thread = threading.Thread(target=self._run, name="fakesonos-load", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop changing tracks."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _run(self) -> None:
         speakers = self._household.speakers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
-import threading
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 from contract.errors import ConfigError
 from contract.zone import TransportState
+from fakesonos.background import BackgroundChanges
 from fakesonos.covers import (
     DEFAULT_COVER_SIZE_PIXELS,
     MAX_COVER_SIZE_PIXELS,
@@ -340,31 +340,21 @@ def advance_playlist(household: Household, playlist: Sequence[TrackSpec], step: 
             coordinator.set_track(entry.track())
 
 
-class ScenarioPlayer:
+class ScenarioPlayer(BackgroundChanges):
     """Plays a scenario's playlist and timeline against a household until stopped."""
+
+    thread_name = "fakesonos-scenario"
 
     def __init__(
         self, household: Household, scenario: Scenario, interval_seconds: float | None = None
     ) -> None:
+        super().__init__()
         self._household = household
         self._scenario = scenario
         self._interval_seconds = interval_seconds or scenario.interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Play the first tracks before returning, then keep going in a background thread."""
-        self._stop.clear()
+    def _first(self) -> None:
         advance_playlist(self._household, self._scenario.playlist, 0)
-        self._thread = threading.Thread(target=self._run, name="fakesonos-scenario", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop changing things (what plays now keeps playing)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _run(self) -> None:
         started = time.monotonic()
