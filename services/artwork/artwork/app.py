@@ -13,18 +13,13 @@ from artwork.legacy import bp as legacy_bp
 from artwork.metrics import ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
 from artwork.pages import bp as pages_bp
 from artwork.pages_data import load_pages
+from artwork.responses import EVERY_RESPONSE_HEADERS
 from artwork.routes import bp
 from artwork.state import Services, install
 from artwork.zones import ZoneRepository, make_redis_client
 from contract.logs import configure_logging
 from contract.redis_keys import RedisKeys
 
-# Everything here is public, read-only and sent without credentials, so any origin may read it;
-# the conditional-request headers are what a browser client needs to see and send.
-_CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range",
-}
 _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, If-Range, Range",
@@ -57,8 +52,7 @@ def _finish_response(response: Response) -> Response:
     rule = request.url_rule
     request.environ[ROUTE_ENVIRON_KEY] = rule.rule if rule is not None else UNMATCHED_ROUTE
     headers = response.headers
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers.update(_CORS_HEADERS)
+    headers.update(EVERY_RESPONSE_HEADERS)
     if request.method == "OPTIONS":
         headers.update(_PREFLIGHT_HEADERS)
     return response

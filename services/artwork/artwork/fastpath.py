@@ -23,7 +23,8 @@ from werkzeug.wsgi import FileWrapper
 from artwork.files import ArtNotFound, open_rendition
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
-from artwork.responses import IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
+from artwork.responses import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
+from artwork.routes import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.state import services
 from artwork.zones import NowPlayingUnavailable
 from contract.layout import ArtName, parse_art_name
@@ -34,16 +35,9 @@ log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-ZONE_ROUTE = "/zones/<zone_id>/<filename>"
-ART_ROUTE = "/art/<filename>"
 # Requests with these headers need werkzeug's full conditional and range logic: Flask answers them.
 _DEFERRED_HEADERS = ("HTTP_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
-_COMMON_HEADERS = [
-    ("Accept-Ranges", "bytes"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range"),
-]
+_COMMON_HEADERS = [("Accept-Ranges", "bytes"), *EVERY_RESPONSE_HEADERS.items()]
 
 
 class _Clock:
@@ -103,7 +97,7 @@ class FastImages:
         name = zone_rendition(zone, profile) if zone is not None else None
         if name is None:
             return None
-        environ[ROUTE_ENVIRON_KEY] = ZONE_ROUTE
+        environ[ROUTE_ENVIRON_KEY] = ZONE_IMAGE_ROUTE
         return self._send(environ, start_response, name, REVALIDATE_CACHE_CONTROL, validator=False)
 
     def _art(

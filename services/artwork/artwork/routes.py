@@ -61,7 +61,12 @@ def get_zone(zone_id: str) -> Response:
     return conditional_json(zone_payload(zone, services().settings.profiles))
 
 
-@bp.route("/zones/<zone_id>/<filename>", methods=["GET", "HEAD"])
+# Also the metric labels of these routes, for the fast path that answers them without Flask.
+ZONE_IMAGE_ROUTE = "/zones/<zone_id>/<filename>"
+ART_ROUTE = "/art/<filename>"
+
+
+@bp.route(ZONE_IMAGE_ROUTE, methods=["GET", "HEAD"])
 def zone_image(zone_id: str, filename: str) -> Response:
     """The zone's current image for a profile; revalidated by ETag on every poll."""
     _check_zone_id(zone_id)
@@ -75,7 +80,7 @@ def zone_image(zone_id: str, filename: str) -> Response:
     return send_rendition(name, REVALIDATE_CACHE_CONTROL, LastModified.NONE)
 
 
-@bp.route("/art/<filename>", methods=["GET", "HEAD"])
+@bp.route(ART_ROUTE, methods=["GET", "HEAD"])
 def art(filename: str) -> Response:
     """One immutable, content-addressed rendition."""
     name = parse_art_name(filename)
