@@ -18,7 +18,8 @@ import time
 from types import FrameType
 from typing import Any
 
-from bench.common import REPO_ROOT, RESULTS_DIR, Result, fmt
+from bench.common import RESULTS_DIR, Result, fmt
+from tests.support.processes import REPO_ROOT
 
 BENCHMARKS = {
     "pipeline": "bench.pipeline",

@@ -18,9 +18,8 @@ from typing import Any
 
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICE_NAMES = ("contract", "poller", "artwork", "fakesonos")
-SERVICE_PATHS = [REPO_ROOT / "services" / name for name in SERVICE_NAMES]
+from tests.support.processes import REPO_ROOT, SERVICE_PATHS
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MIB = 1024 * 1024
 
@@ -155,18 +154,6 @@ def service_env(**overrides: str) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(overrides)
     return env
-
-
-def wait_until(probe: Callable[[], Any], timeout_seconds: float, what: str, interval: float = 0.02) -> Any:
-    """Poll until probe returns something truthy."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout_seconds:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def fmt(value: float, unit: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import redis
 
-from bench.common import Stack, wait_until
+from bench.common import Stack
 from fakesonos import Household
 from fakesonos.covers import cover_jpeg
 from fakesonos.model import Cover, Track
@@ -22,6 +22,7 @@ from tests.support.net import free_port
 from tests.support.poller import PollerRunner
 from tests.support.processes import ServiceProcess
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for
 
 STREAM = "sonos:events"
 _ip_blocks = itertools.count(200)
@@ -80,7 +81,7 @@ class PollerStack:
                 raise RuntimeError(f"poller exited:\n{poller.output()[-3000:]}")
             return all(self.client.exists(f"sonos:zone:{z}") for z in zone_ids)
 
-        wait_until(ready, timeout_seconds, f"zones {', '.join(zone_ids)}", interval=0.1)
+        wait_for(ready, timeout_seconds, interval_seconds=0.1, what=f"zones {', '.join(zone_ids)}")
 
     def wait_for_mode(self, mode: str, poller: ServiceProcess, timeout_seconds: float = 30) -> None:
         """Until the heartbeat reports every zone in mode (`events`)."""
@@ -89,7 +90,12 @@ class PollerStack:
             raw = cast(str | None, self.client.get("sonos:poller"))
             return bool(raw) and json.loads(raw or "{}").get("mode") == mode
 
-        wait_until(probe, timeout_seconds, f"poller mode {mode}:\n{poller.output()[-2000:]}", interval=0.1)
+        wait_for(
+            probe,
+            timeout_seconds,
+            interval_seconds=0.1,
+            what=lambda: f"poller mode {mode}:\n{poller.output()[-2000:]}",
+        )
 
     def last_id(self) -> str:
         """The newest stream entry id, or 0-0."""

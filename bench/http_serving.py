@@ -18,12 +18,14 @@ from pathlib import Path
 import psutil
 from PIL import Image
 
-from bench.common import REPO_ROOT, Result, Stack, check, median, wait_until
+from bench.common import Result, Stack, check, median
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
 from tests.support.gunicorn import gunicorn_command, http_request, make_zone, seed_zone, server_env
 from tests.support.net import free_port
+from tests.support.processes import REPO_ROOT
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for
 
 BENCH = "http"
 CONNECTIONS = 10
@@ -167,7 +169,7 @@ def _start_nginx(stack: Stack, root: Path) -> tuple[int, int]:
 
     # Workers run as an unprivileged user when started as root: they must reach the file.
     stack.tmp.chmod(0o711)
-    wait_until(up, 10, "nginx")
+    wait_for(up, 10, what="nginx")
     return port, process.pid
 
 
@@ -191,7 +193,7 @@ def start_gunicorn(  # noqa: PLR0917 - a small internal helper
             raise RuntimeError(f"{name} exited:\n{stack.log_tail(name + '.log')}")
         return _answers(port, "/healthz")
 
-    wait_until(healthy, 20, name)
+    wait_for(healthy, 20, what=name)
     return port, process.pid
 
 
