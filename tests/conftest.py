@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from contract.redis_keys import RESYNC_MESSAGE, RedisKeys
 from fakesonos import Household
 from fakesonos.control import ControlServer
 from fakesonos.ssdp import SsdpResponder
@@ -32,6 +33,8 @@ def redis_url(redis_server: RedisServer) -> str:
         redis_server.start()
     client = redis.Redis.from_url(redis_server.url, socket_timeout=2, retry=None)
     client.flushall()
+    # A flush publishes nothing: tell running artwork services (module-scoped ones) to re-read.
+    client.publish(RedisKeys().changes, RESYNC_MESSAGE)
     client.close()
     return redis_server.url
 

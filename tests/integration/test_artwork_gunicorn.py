@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
@@ -384,6 +385,76 @@ def test_a_client_that_connects_and_sends_nothing_is_closed_without_costing_a_th
     finally:
         for sock in silent:
             sock.close()
+
+
+# --- the zone state each worker keeps in memory ---
+
+
+def _both_workers_follow(server: ArtworkServer) -> None:
+    wait_for(
+        lambda: metric(metric_samples(server), "artwork_zone_cache_following") == 2,
+        10,
+        what="both workers to follow the change channel",
+    )
+
+
+def _hgetall_calls(redis_url: str) -> int:
+    client = redis.Redis.from_url(redis_url, socket_timeout=2, retry=None)
+    try:
+        stats = client.info("commandstats").get("cmdstat_hgetall", {"calls": 0})
+    finally:
+        client.close()
+    return int(stats["calls"])
+
+
+@pytest.mark.timeout(30)
+def test_image_polls_and_state_reads_are_answered_from_memory_by_both_workers(
+    server: ArtworkServer, redis_url: str, playing: dict[str, ArtName]
+):
+    _both_workers_follow(server)
+    etag = f'"{playing["square720"].hash}"'
+    before = _hgetall_calls(redis_url)
+
+    for _ in range(40):  # a new connection each: both workers take a share
+        poll = server.request("/zones/living-room/square720.bmp", headers={"If-None-Match": etag})
+        assert poll.status == 304
+        assert server.request("/api/zones/living-room").status == 200
+
+    # Without the copy that would be 80 reads; a worker may re-read everything once (every 30 s).
+    assert _hgetall_calls(redis_url) - before <= 2
+
+
+@pytest.mark.timeout(30)
+def test_a_change_the_poller_published_is_what_every_worker_answers_next(
+    server: ArtworkServer, redis_url: str, playing: dict[str, ArtName]
+):
+    _both_workers_follow(server)
+
+    for version in range(10, 30):
+        seed_zone(redis_url, make_zone("living-room", playing, title=f"Track {version}", version=version))
+        for _ in range(4):  # a new connection each, to either worker
+            body = json.loads(server.request("/api/zones/living-room").body)
+            assert (body["version"], body["title"]) == (version, f"Track {version}")
+
+
+@pytest.mark.timeout(20)
+def test_a_display_that_has_the_current_image_gets_304_without_the_file_being_read(
+    server: ArtworkServer, playing: dict[str, ArtName]
+):
+    square = playing["square720"]
+    path = server.artwork_dir / square.relpath
+    data = path.read_bytes()
+    path.unlink()  # shows that the answer comes from the zone's hash alone
+    try:
+        held = server.request(
+            "/zones/living-room/square720.bmp", headers={"If-None-Match": f'"{square.hash}"'}
+        )
+        fresh = server.request("/zones/living-room/square720.bmp")
+    finally:
+        path.write_bytes(data)
+
+    assert held.status == 304
+    assert fresh.status == 404
 
 
 # --- metrics of the whole service ---

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from contract.layout import ArtName, rendition_name
 from contract.profiles import Profile
 from contract.redis_keys import RedisKeys
-from contract.zone import Member, Source, TransportState, ZoneState
+from contract.zone import EventType, Member, Source, TransportState, ZoneState
+from poller.publisher import RedisPublisher
 from tests.support.net import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
@@ -211,15 +213,23 @@ def make_zone(zone_id: str, images: Mapping[str, ArtName] | None = None, **field
 
 
 def seed_zone(redis_url: str, zone: ZoneState, prefix: str = "sonos") -> None:
-    """Replace a zone's hash and list its id in the zone set, in one transaction."""
+    """Write a zone exactly as the poller does: set, hash, stream and change channel in one transaction."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2, retry=None)
+    try:
+        RedisPublisher(client, RedisKeys(prefix)).publish(zone, EventType.TRACK)
+    finally:
+        client.close()
+
+
+def seed_raw_zone(redis_url: str, zone_id: str, fields: Mapping[str, str], prefix: str = "sonos") -> None:
+    """Write a zone hash that need not follow the contract, and announce it as the poller would."""
     keys = RedisKeys(prefix)
     client = redis.Redis.from_url(redis_url, socket_timeout=2, retry=None)
     try:
-        flat = [part for pair in zone.to_redis_hash().items() for part in pair]
         pipe = client.pipeline(transaction=True)
-        pipe.delete(keys.zone(zone.zone_id))
-        pipe.hset(keys.zone(zone.zone_id), items=flat)
-        pipe.sadd(keys.zones, zone.zone_id)
+        pipe.sadd(keys.zones, zone_id)
+        pipe.hset(keys.zone(zone_id), items=[part for pair in fields.items() for part in pair])
+        pipe.publish(keys.changes, json.dumps({"id": zone_id}))
         pipe.execute()
     finally:
         client.close()

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from gunicorn.http.wsgi import FileWrapper  # type: ignore[import-untyped]
@@ -22,7 +21,7 @@ from artwork.state import services
 from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES, Profile
-from tests.support.gunicorn import Reply, make_zone, seed_zone, write_rendition
+from tests.support.gunicorn import Reply, make_zone, seed_raw_zone, seed_zone, write_rendition
 from tests.support.net import free_port
 
 SQUARE = BUILTIN_PROFILES["square720"]
@@ -207,10 +206,7 @@ def test_the_configured_default_zone_is_named_in_the_list(redis_url: str, art_ro
 def test_a_malformed_zone_is_left_out_of_the_list_and_is_a_503_on_its_own(
     client: FlaskClient, redis_url: str, playing: dict[str, ArtName]
 ):
-    raw = redis.Redis.from_url(redis_url, retry=None)
-    raw.hset("sonos:zone:broken", mapping={"name": "Broken", "state": "DANCING"})
-    raw.sadd("sonos:zones", "broken")
-    raw.close()
+    seed_raw_zone(redis_url, "broken", {"name": "Broken", "state": "DANCING"})
 
     listed = _json(fetch(client, "/api/zones"))
     alone = fetch(client, "/api/zones/broken")

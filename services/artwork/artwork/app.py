@@ -6,9 +6,11 @@ import os
 
 from flask import Flask, Response, request
 
+from artwork import metrics
 from artwork.config import Settings
 from artwork.errors import register_error_handlers
 from artwork.fastpath import FastImages
+from artwork.files import ArtFiles
 from artwork.legacy import bp as legacy_bp
 from artwork.metrics import ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
 from artwork.pages import bp as pages_bp
@@ -16,9 +18,8 @@ from artwork.pages_data import load_pages
 from artwork.responses import EVERY_RESPONSE_HEADERS
 from artwork.routes import bp
 from artwork.state import Services, install
-from artwork.zones import ZoneRepository, make_redis_client
+from artwork.zone_cache import CachedZones
 from contract.logs import configure_logging
-from contract.redis_keys import RedisKeys
 
 _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
@@ -35,8 +36,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     # `//x` and `/art//x` must be plain 404s, not redirects to some other path.
     app.url_map.merge_slashes = False
-    zones = ZoneRepository(make_redis_client(settings), RedisKeys(settings.redis_prefix))
-    install(app, Services(settings=settings, zones=zones, pages=load_pages(settings)))
+    # Each worker keeps the zones in memory, kept current by the poller's change channel.
+    zones = CachedZones.from_settings(settings, on_following=metrics.zone_cache_following)
+    art = ArtFiles(settings.artwork_dir)
+    install(app, Services(settings=settings, zones=zones, art=art, pages=load_pages(settings)))
     register_error_handlers(app)
     app.register_blueprint(bp)
     app.register_blueprint(legacy_bp)
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(_finish_response)
     # The image routes' plain 200s and 304s skip Flask's request machinery (see fastpath.py).
     app.wsgi_app = FastImages(app, app.wsgi_app)  # type: ignore[method-assign]
+    zones.start()
     return app
 
 

@@ -6,13 +6,14 @@ bench/: the Flask view ran at under half the bare server's rate). This WSGI midd
 plain cases of those two routes, a 200 (GET or HEAD) or a 304, with exactly the headers the Flask
 views send, and hands everything else to Flask unchanged: other paths and methods, Range and
 precondition headers, and every case that is not a servable file (404, 503 and 500 keep coming
-from the views and their error handlers).
+from the views and their error handlers). A zone image whose ETag the client already holds is a 304
+without opening the file: the zone's hash in Redis names that very content.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask import Flask
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
-from artwork.files import ArtNotFound, open_rendition
+from artwork.files import ArtNotFound
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
 from artwork.responses import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
@@ -35,23 +36,13 @@ log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# Requests with these headers need werkzeug's full conditional and range logic: Flask answers them.
-_DEFERRED_HEADERS = ("HTTP_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 _COMMON_HEADERS = [("Accept-Ranges", "bytes"), *EVERY_RESPONSE_HEADERS.items()]
 
 
-class _Clock:
-    """The HTTP date of the current second, formatted once per second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def now(self) -> str:
-        second = int(time.time())
-        if second != self._second:
-            self._text, self._second = http_date(second), second
-        return self._text
+@functools.lru_cache(maxsize=1024)
+def _last_modified(mtime_seconds: int) -> str:
+    """The HTTP date of a file time; renditions never change, so each is formatted once."""
+    return http_date(mtime_seconds)
 
 
 class FastImages:
@@ -60,14 +51,18 @@ class FastImages:
     def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
         app_services = services(app)
         self._next = wsgi_app
-        self._artwork_dir = app_services.settings.artwork_dir
+        self._files = app_services.art
         self._zones = app_services.zones
         self._profiles: dict[str, Profile] = {f"{p.name}.{p.ext}": p for p in app_services.settings.profiles}
-        self._clock = _Clock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD")
-        if method in {"GET", "HEAD"} and not any(h in environ for h in _DEFERRED_HEADERS):
+        # Range and the other preconditions need werkzeug's full logic: Flask answers those.
+        if (
+            environ.get("REQUEST_METHOD") in {"GET", "HEAD"}
+            and "HTTP_RANGE" not in environ
+            and "HTTP_IF_MATCH" not in environ
+            and "HTTP_IF_UNMODIFIED_SINCE" not in environ
+        ):
             path: str = environ.get("PATH_INFO", "")
             try:
                 if path.startswith("/zones/"):
@@ -98,6 +93,12 @@ class FastImages:
         if name is None:
             return None
         environ[ROUTE_ENVIRON_KEY] = ZONE_IMAGE_ROUTE
+        etag = f'"{name.hash}"'
+        if environ.get("HTTP_IF_NONE_MATCH") == etag:
+            # The display polling every second already has the zone's current image: the hash in
+            # Redis says so, and the file need not even be opened.
+            start_response("304 NOT MODIFIED", _headers(etag, REVALIDATE_CACHE_CONTROL))
+            return []
         return self._send(environ, start_response, name, REVALIDATE_CACHE_CONTROL, validator=False)
 
     def _art(
@@ -120,18 +121,13 @@ class FastImages:
     ) -> Iterable[bytes] | None:
         # As in responses.send_rendition: open first, describe the response from that descriptor.
         try:
-            rendition = open_rendition(self._artwork_dir, name)
+            rendition = self._files.open(name)
         except ArtNotFound:
             environ.pop(ROUTE_ENVIRON_KEY, None)
             return None
         etag = f'"{name.hash}"'
-        last_modified = http_date(int(rendition.mtime_seconds)) if validator else None
-        headers = [
-            ("ETag", etag),
-            ("Cache-Control", cache_control),
-            ("Date", self._clock.now()),
-            *_COMMON_HEADERS,
-        ]
+        last_modified = _last_modified(int(rendition.mtime_seconds)) if validator else None
+        headers = _headers(etag, cache_control)
         if _not_modified(environ, etag, name.hash, last_modified):
             rendition.file.close()
             start_response("304 NOT MODIFIED", headers)
@@ -150,6 +146,11 @@ class FastImages:
         # The server's own wrapper, which gunicorn sends with sendfile(2).
         wrapper: Callable[[Any], Iterable[bytes]] = environ.get("wsgi.file_wrapper", FileWrapper)
         return wrapper(rendition.file)
+
+
+def _headers(etag: str, cache_control: str) -> list[tuple[str, str]]:
+    # No Date: gunicorn sends its own on every response and drops one from the app.
+    return [("ETag", etag), ("Cache-Control", cache_control), *_COMMON_HEADERS]
 
 
 def _not_modified(environ: dict[str, Any], etag: str, raw_etag: str, last_modified: str | None) -> bool:

@@ -56,6 +56,11 @@ REJECTIONS = Counter(
     ["reason"],
 )
 WORKERS = Gauge("artwork_workers", "Live gunicorn worker processes", multiprocess_mode="livesum")
+ZONE_CACHE_FOLLOWING = Gauge(
+    "artwork_zone_cache_following",
+    "Workers answering zone reads from memory, kept current by the change channel (else from Redis)",
+    multiprocess_mode="livesum",
+)
 
 # Label children looked up once: .labels() takes a lock and builds tuples on every call.
 _request_children: dict[tuple[str, int], Any] = {}
@@ -99,6 +104,11 @@ def count_rejection(reason: str) -> None:
 def worker_started() -> None:
     """Mark this process as a live worker."""
     WORKERS.set(1)
+
+
+def zone_cache_following(following: bool) -> None:
+    """Whether this worker's zone reads come from its copy (see zone_cache.py)."""
+    ZONE_CACHE_FOLLOWING.set(1 if following else 0)
 
 
 def worker_exited(pid: int) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, request, send_file
 
 from artwork.errors import ResourceNotFound
-from artwork.files import ArtNotFound, open_rendition
+from artwork.files import ArtNotFound
 from artwork.payloads import body_etag, json_body
 from artwork.state import services
 from contract.layout import ArtName
@@ -61,7 +61,7 @@ def send_rendition(name: ArtName, cache_control: str, last_modified: LastModifie
     # Open first and describe the response from fstat of that same file descriptor, so the
     # headers can never belong to a different file than the body.
     try:
-        rendition = open_rendition(services().settings.artwork_dir, name)
+        rendition = services().art.open(name)
     except ArtNotFound:
         raise ResourceNotFound("no such image") from None
     try:

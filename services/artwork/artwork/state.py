@@ -8,8 +8,9 @@ from typing import cast
 from flask import Flask, current_app
 
 from artwork.config import Settings
+from artwork.files import ArtFiles
 from artwork.pages_data import Pages
-from artwork.zones import ZoneRepository
+from artwork.zones import ZoneSource
 
 _EXTENSION_KEY = "artwork"
 
@@ -19,7 +20,8 @@ class Services:
     """Per-app collaborators, built once by the factory."""
 
     settings: Settings
-    zones: ZoneRepository
+    zones: ZoneSource
+    art: ArtFiles
     pages: Pages
 
 

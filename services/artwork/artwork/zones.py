@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import cast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -31,7 +32,7 @@ class NowPlayingUnavailable(Exception):
         self.detail = detail
 
 
-def make_redis_client(settings: Settings) -> redis.Redis:
+def make_redis_client(settings: Settings, *, retries: int = _REDIS_RETRIES, **options: Any) -> redis.Redis:
     """A client that fails fast; it connects lazily, so building it does no I/O."""
     return redis.Redis.from_url(
         settings.redis_url,
@@ -40,14 +41,79 @@ def make_redis_client(settings: Settings) -> redis.Redis:
         socket_connect_timeout=settings.redis_timeout_seconds,
         retry=Retry(
             ExponentialBackoff(cap=_RETRY_BACKOFF_CAP_SECONDS, base=_RETRY_BACKOFF_BASE_SECONDS),
-            retries=_REDIS_RETRIES,
+            retries=retries,
         ),
         client_name="artwork",
+        **options,
     )
 
 
+class ZoneSource(Protocol):
+    """Where the routes read zones from: Redis itself, or a worker's copy of it."""
+
+    def get(self, zone_id: str) -> ZoneState | None:
+        """One zone, or None when it is unknown."""
+
+    def list(self) -> list[ZoneState]:
+        """Every readable zone, sorted by id."""
+
+    def ids(self) -> tuple[str, ...]:
+        """Every valid zone id."""
+
+    def ping(self) -> bool:
+        """Whether Redis answers right now."""
+
+    def close(self) -> None:
+        """Release connections (and stop anything running in the background)."""
+
+
+@dataclass(frozen=True)
+class ZoneView:
+    """The zones at one moment: decoded states by id, and the ids whose hash is malformed."""
+
+    zones: Mapping[str, ZoneState]
+    malformed: frozenset[str] = frozenset()
+
+    @classmethod
+    def decode(cls, hashes: Mapping[str, Mapping[str, str]]) -> ZoneView:
+        """Decode zone hashes by id; an empty hash is a zone that does not exist (any more)."""
+        zones: dict[str, ZoneState] = {}
+        malformed: set[str] = set()
+        for zone_id, raw in hashes.items():
+            if not raw:
+                continue
+            zone = decode_zone(zone_id, raw)
+            if zone is None:
+                malformed.add(zone_id)
+            else:
+                zones[zone_id] = zone
+        return cls(zones, frozenset(malformed))
+
+    def updated(self, fresh: ZoneView, zone_ids: Iterable[str]) -> ZoneView:
+        """This view with the entries of `zone_ids` replaced by what `fresh` says of them."""
+        replaced = set(zone_ids)
+        zones = {k: v for k, v in self.zones.items() if k not in replaced}
+        zones.update((k, v) for k, v in fresh.zones.items() if k in replaced)
+        malformed = (self.malformed - replaced) | (fresh.malformed & replaced)
+        return ZoneView(zones, malformed)
+
+    def get(self, zone_id: str) -> ZoneState | None:
+        """One zone, or None when it is unknown; a malformed one cannot be read."""
+        if zone_id in self.malformed:
+            raise NowPlayingUnavailable("zone state is malformed")
+        return self.zones.get(zone_id)
+
+    def list(self) -> list[ZoneState]:
+        """Every readable zone, sorted by id."""
+        return [self.zones[zone_id] for zone_id in sorted(self.zones)]
+
+    def ids(self) -> tuple[str, ...]:
+        """Every zone id with a hash, readable or not."""
+        return tuple(sorted(self.zones.keys() | self.malformed))
+
+
 class ZoneRepository:
-    """Zones as the poller last wrote them."""
+    """Zones as the poller last wrote them, read from Redis on every call."""
 
     def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         # The client must decode responses: every value below is read as str.
@@ -60,30 +126,26 @@ class ZoneRepository:
             raw = cast(Mapping[str, str], self._client.hgetall(self._keys.zone(zone_id)))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
-        if not raw:
-            return None
-        zone = decode_zone(zone_id, raw)
-        if zone is None:
-            raise NowPlayingUnavailable("zone state is malformed")
-        return zone
+        return ZoneView.decode({zone_id: raw}).get(zone_id)
 
     def list(self) -> list[ZoneState]:
         """Every readable zone, sorted by id; malformed entries are logged and left out."""
+        return self.read().list()
+
+    def read(self, zone_ids: Iterable[str] | None = None) -> ZoneView:
+        """These zones (every zone in the zone set when None), in one round trip per step."""
         try:
-            members = cast(set[str], self._client.smembers(self._keys.zones))
-            zone_ids = sorted(z for z in members if ZONE_ID_RE.match(z))
+            if zone_ids is None:
+                members = cast(set[str], self._client.smembers(self._keys.zones))
+                zone_ids = (z for z in members if ZONE_ID_RE.match(z))
+            wanted = sorted(zone_ids)
             pipe = self._client.pipeline(transaction=False)
-            for zone_id in zone_ids:
+            for zone_id in wanted:
                 pipe.hgetall(self._keys.zone(zone_id))
             hashes: list[Mapping[str, str]] = pipe.execute()
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
-        zones = []
-        for zone_id, raw in zip(zone_ids, hashes, strict=True):
-            zone = decode_zone(zone_id, raw) if raw else None
-            if zone is not None:
-                zones.append(zone)
-        return zones
+        return ZoneView.decode(dict(zip(wanted, hashes, strict=True)))
 
     def ids(self) -> tuple[str, ...]:
         """Every valid zone id."""

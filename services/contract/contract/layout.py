@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ def parse_art_name(filename: str) -> ArtName | None:
     return ArtName(match["hash"], match["profile"], match["ext"])
 
 
+# The artwork service asks this for every image poll; the answer depends on the string alone.
+@functools.lru_cache(maxsize=1024)
 def parse_art_relpath(relpath: str) -> ArtName | None:
     """Validate a stored `art/<h2>/<name>` path; None when it is not exactly that shape."""
     parts = relpath.split("/")

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 EVENTS_MAXLEN = 1000
 """Approximate length cap of the events stream (`XADD MAXLEN ~`)."""
 
+RESYNC_MESSAGE = '{"resync": true}'
+"""Published on the changes channel after an edit that bypassed the poller (a FLUSHALL, a hand edit):
+subscribers that keep a copy of the zones read them all again. Every other message names its zone."""
+
 
 @dataclass(frozen=True)
 class RedisKeys:

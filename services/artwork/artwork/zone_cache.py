@@ -1,0 +1,307 @@
+"""Each worker's copy of the zones, kept current by the poller's change channel.
+
+Displays poll their zone's image every second, and reading a zone from Redis costs a worker more
+CPU than serving the image itself (bench/ http). The poller publishes every change on
+`sonos:changes` after writing the zone's hash (DESIGN.md), so a worker keeps the zones in memory:
+it subscribes, then reads every zone, then re-reads a zone whenever a message names it.
+
+Pub/Sub is at-most-once: a message published while the subscription is down is lost, and redis-py
+would even reconnect and resubscribe without telling. So the copy is used only while its one
+subscription is unbroken. On any error the copy is dropped and requests read Redis directly, as
+they would without a cache, until a background thread has subscribed again and read every zone
+afresh.
+
+A request never answers from a copy older than what Redis has already sent this worker: before it
+reads the copy, it applies any message waiting on the subscription (under the lock the background
+thread takes too). Redis writes a PUBLISH to subscribers before the publisher's EXEC returns, so a
+change is visible to every request that starts after the poller's write completed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import select
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+from redis.client import PubSub
+
+from artwork.config import Settings
+from artwork.zones import NowPlayingUnavailable, ZoneRepository, ZoneView, make_redis_client
+from contract.redis_keys import RedisKeys
+from contract.zone import ZONE_ID_RE, ZoneState
+
+log = logging.getLogger(__name__)
+
+# The background thread's cadence: messages no request picked up are applied, and redis-py's
+# health-check PING goes out, at this pace.
+CATCH_UP_SECONDS = 1.0
+# Every zone is read again this often, so that an edit which published nothing (FLUSHALL, a
+# redis-cli HSET) is served for no longer than this.
+RESYNC_SECONDS = 30.0
+HEALTH_CHECK_SECONDS = 10.0
+_RETRY_MIN_SECONDS = 0.5
+_RETRY_MAX_SECONDS = 10.0
+# Bounds the read of one message whose first bytes have arrived.
+_MESSAGE_READ_SECONDS = 0.5
+_JOIN_SECONDS = 5.0
+
+
+class SubscriptionLost(Exception):
+    """The change channel is not being followed right now; the copy cannot be trusted."""
+
+
+def zone_named(data: object) -> str | None:
+    """The zone id a change message names; None when it names none (then every zone is read)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        # The zone's JSON (`ZoneState.to_json_dict`), {"id": ..., "removed": true}, or
+        # RESYNC_MESSAGE. Only the id matters: the zone is read again from its hash, the one
+        # place its state is decoded.
+        payload = json.loads(data)
+    except ValueError:
+        return None
+    zone_id = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(zone_id, str) and ZONE_ID_RE.match(zone_id):
+        return zone_id
+    return None
+
+
+class CachedZones:
+    """Zones from this worker's copy while it follows the change channel, from Redis otherwise."""
+
+    def __init__(
+        self,
+        repository: ZoneRepository,
+        subscriber: redis.Redis,
+        channel: str,
+        *,
+        confirm_timeout_seconds: float,
+        catch_up_seconds: float = CATCH_UP_SECONDS,
+        resync_seconds: float = RESYNC_SECONDS,
+        on_following: Callable[[bool], None] = lambda _following: None,
+    ) -> None:
+        # `subscriber` must not retry: a retry reconnects, and messages sent meanwhile are lost.
+        self._repository = repository
+        self._subscriber = subscriber
+        self._channel = channel
+        self._confirm_timeout_seconds = confirm_timeout_seconds
+        self._catch_up_seconds = catch_up_seconds
+        self._resync_seconds = resync_seconds
+        self._on_following = on_following
+        self._lock = threading.Lock()
+        self._pubsub: PubSub | None = None
+        # Set together while following; None: every read goes to Redis.
+        self._view: ZoneView | None = None
+        self._socket_fd: int | None = None  # the subscription's socket: readable when a message waits
+        self._resync_due = 0.0
+        self._lost = False  # an outage is logged once, and its end once
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="zone-cache", daemon=True)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        catch_up_seconds: float = CATCH_UP_SECONDS,
+        resync_seconds: float = RESYNC_SECONDS,
+        on_following: Callable[[bool], None] = lambda _following: None,
+    ) -> CachedZones:
+        """The zones of `REDIS_URL` and `REDIS_PREFIX`; connects lazily, follows once started."""
+        keys = RedisKeys(settings.redis_prefix)
+        return cls(
+            ZoneRepository(make_redis_client(settings), keys),
+            # No retries on the subscription: a silent reconnect would hide lost messages.
+            make_redis_client(settings, retries=0, health_check_interval=HEALTH_CHECK_SECONDS),
+            keys.changes,
+            confirm_timeout_seconds=settings.redis_timeout_seconds,
+            catch_up_seconds=catch_up_seconds,
+            resync_seconds=resync_seconds,
+            on_following=on_following,
+        )
+
+    def start(self) -> None:
+        """Start following the channel in the background; until it follows, reads go to Redis."""
+        self._thread.start()
+
+    @property
+    def following(self) -> bool:
+        """Whether reads are answered from the copy."""
+        return self._view is not None
+
+    # --- ZoneSource ----------------------------------------------------------------------------
+
+    def get(self, zone_id: str) -> ZoneState | None:
+        """One zone, or None when it is unknown."""
+        view = self._current()
+        return view.get(zone_id) if view is not None else self._repository.get(zone_id)
+
+    def list(self) -> list[ZoneState]:
+        """Every readable zone, sorted by id."""
+        view = self._current()
+        return view.list() if view is not None else self._repository.list()
+
+    def ids(self) -> tuple[str, ...]:
+        """Every valid zone id."""
+        view = self._current()
+        return view.ids() if view is not None else self._repository.ids()
+
+    def ping(self) -> bool:
+        """Whether Redis answers right now (always asked, never the copy)."""
+        return self._repository.ping()
+
+    def close(self) -> None:
+        """Stop the background thread, unsubscribe and release every connection."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(_JOIN_SECONDS)
+        with self._lock:
+            self._drop()
+        self._subscriber.close()
+        self._repository.close()
+
+    # --- the copy --------------------------------------------------------------------------------
+
+    def _current(self) -> ZoneView | None:
+        """The copy with every change Redis has sent so far applied; None when not following."""
+        socket_fd = self._socket_fd
+        if socket_fd is None:
+            return None
+        # Messages are only ever read with the lock held, and drained until redis-py has none
+        # buffered. So when the socket has nothing and nobody holds the lock, the copy is current,
+        # and the common case costs one poll(2) and no lock. The order of the checks matters.
+        if _readable(socket_fd) or self._lock.locked():
+            with self._lock:
+                try:
+                    self._apply_messages()
+                except _FOLLOW_ERRORS as exc:
+                    self._lose(exc)
+        return self._view
+
+    # Every method below runs with the lock held.
+
+    def _apply_messages(self) -> bool:
+        """Re-read each zone a waiting message names; True when one asked to re-read everything."""
+        pubsub, view = self._pubsub, self._view
+        if pubsub is None or pubsub.connection is None or view is None:
+            raise SubscriptionLost("not subscribed")
+        named: set[str] = set()
+        everything = False
+        # can_read also sees what redis-py has buffered; a health-check reply reads as None.
+        while pubsub.connection.can_read(0):
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=_MESSAGE_READ_SECONDS)
+            if message is None or message.get("type") != "message":
+                continue
+            zone_id = zone_named(message.get("data"))
+            if zone_id is None:
+                everything = True
+            else:
+                named.add(zone_id)
+        if everything:
+            self._resync()
+        elif named:
+            self._view = view.updated(self._repository.read(named), named)
+        return everything
+
+    def _resync(self) -> None:
+        self._view = self._repository.read()
+        self._resync_due = time.monotonic() + self._resync_seconds
+
+    def _subscribe(self) -> None:
+        """Subscribe, wait for the confirmation, then read every zone."""
+        self._pubsub = pubsub = self._subscriber.pubsub()  # type: ignore[no-untyped-call]
+        pubsub.subscribe(self._channel)
+        # Only a confirmed subscription is sure to see every later change: read the zones after it.
+        deadline = time.monotonic() + self._confirm_timeout_seconds
+        while True:
+            remaining_seconds = deadline - time.monotonic()
+            if remaining_seconds <= 0:
+                raise SubscriptionLost("SUBSCRIBE was not confirmed in time")
+            message = pubsub.get_message(timeout=remaining_seconds)
+            if message is not None and message.get("type") == "subscribe":
+                break
+        # Whatever else arrived with the confirmation is older than the read below: discard it,
+        # so that redis-py buffers nothing and an empty socket means there is nothing to apply.
+        while pubsub.connection is not None and pubsub.connection.can_read(0):
+            pubsub.get_message(timeout=_MESSAGE_READ_SECONDS)
+        # redis-py has no public handle on the socket; without one there is no copy, only Redis.
+        sock = getattr(pubsub.connection, "_sock", None)
+        if sock is None:
+            raise SubscriptionLost("the subscription has no socket to watch")
+        self._resync()
+        self._socket_fd = sock.fileno()
+        self._on_following(True)
+
+    def _drop(self) -> None:
+        """Forget the copy and the subscription."""
+        if self._socket_fd is not None:
+            self._on_following(False)
+        self._socket_fd = None
+        self._view = None
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except (redis.RedisError, OSError) as exc:
+                log.debug("zone cache: closing the subscription: %s", exc)
+
+    def _lose(self, exc: Exception) -> None:
+        """Fall back to reading Redis per request until the thread has subscribed again."""
+        if not self._lost:
+            self._lost = True
+            log.warning(
+                "zone cache: not following %s (%s: %s); reading Redis on every request until it is back",
+                self._channel,
+                type(exc).__name__,
+                exc,
+            )
+        self._drop()
+
+    def _tick(self) -> bool:
+        """Subscribe when not following, else apply messages and resync when due; False on failure."""
+        try:
+            if self._view is None:
+                self._drop()
+                self._subscribe()
+                if self._lost:
+                    self._lost = False
+                    log.info("zone cache: following %s again", self._channel)
+            elif not self._apply_messages():
+                if time.monotonic() >= self._resync_due:
+                    self._resync()
+                elif self._pubsub is not None:
+                    self._pubsub.check_health()  # the PING that is due, if any; the reply comes later
+        except _FOLLOW_ERRORS as exc:
+            self._lose(exc)
+            return False
+        return True
+
+    # --- the background thread -------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        retry_seconds = _RETRY_MIN_SECONDS
+        while not self._stop.is_set():
+            with self._lock:
+                healthy = self._tick()
+            if healthy:
+                wait_seconds, retry_seconds = self._catch_up_seconds, _RETRY_MIN_SECONDS
+            else:
+                wait_seconds, retry_seconds = retry_seconds, min(retry_seconds * 2, _RETRY_MAX_SECONDS)
+            self._stop.wait(wait_seconds)
+
+
+def _readable(fd: int) -> bool:
+    """Whether a read on fd would not block: data, end of file or an error."""
+    # A poll object per call: one object must not be polled by two request threads at once.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# Redis errors, the repository's conversion of them, and a subscription that is gone.
+_FOLLOW_ERRORS = (redis.RedisError, NowPlayingUnavailable, SubscriptionLost)

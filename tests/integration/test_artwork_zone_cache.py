@@ -1,0 +1,215 @@
+"""Each worker's copy of the zones: exact while it follows the change channel, Redis when it does not.
+
+Real redis-server, the poller's own publisher, the artwork service's own `CachedZones`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from artwork.config import Settings
+from artwork.zone_cache import CachedZones
+from artwork.zones import NowPlayingUnavailable
+from contract.redis_keys import RESYNC_MESSAGE, RedisKeys
+from poller.publisher import RedisPublisher
+from tests.support.gunicorn import make_zone, seed_raw_zone, seed_zone
+from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for
+
+KEYS = RedisKeys("sonos")
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client of the test's Redis, for what the poller would never do."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2, retry=None)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_cache(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., CachedZones]]:
+    """`make_cache(start=True, **options)`: a cache of the test's Redis; every one is closed afterwards."""
+    made: list[CachedZones] = []
+
+    def make(*, start: bool = True, **options: Any) -> CachedZones:
+        settings = Settings(redis_url=redis_url, artwork_dir=tmp_path)
+        cache = CachedZones.from_settings(settings, **options)
+        made.append(cache)
+        if start:
+            cache.start()
+            wait_for(lambda: cache.following, 10, what="the cache to follow the change channel")
+        return cache
+
+    yield make
+    for cache in made:
+        cache.close()
+
+
+def commands_served(client: redis.Redis) -> int:
+    """Commands Redis has processed so far, this one excluded."""
+    return int(client.info("stats")["total_commands_processed"])
+
+
+def test_until_it_follows_every_read_goes_to_redis(make_cache, redis_url: str):
+    seed_zone(redis_url, make_zone("den", title="So What"))
+    cache = make_cache(start=False)
+
+    zone = cache.get("den")
+
+    assert not cache.following
+    assert zone is not None
+    assert zone.title == "So What"
+
+
+def test_once_following_reads_are_answered_without_asking_redis(make_cache, redis_url: str, raw):
+    seed_zone(redis_url, make_zone("den"))
+    seed_zone(redis_url, make_zone("kitchen"))
+    cache = make_cache()
+    before = commands_served(raw)
+
+    for _ in range(200):
+        assert cache.get("den") is not None
+        assert [z.zone_id for z in cache.list()] == ["den", "kitchen"]
+        assert cache.ids() == ("den", "kitchen")
+        assert cache.get("attic") is None
+
+    # The first INFO itself, and perhaps the background thread's health-check PING: nothing else.
+    assert commands_served(raw) - before <= 2
+
+
+def test_a_published_change_is_seen_by_the_very_next_read(make_cache, redis_url: str):
+    cache = make_cache()
+
+    for version in range(1, 51):
+        seed_zone(redis_url, make_zone("den", title=f"Track {version}", version=version))
+        zone = cache.get("den")
+        assert zone is not None
+        assert (zone.version, zone.title) == (version, f"Track {version}")
+
+
+def test_a_new_zone_appears_and_a_removed_zone_disappears_on_the_next_read(make_cache, redis_url: str, raw):
+    cache = make_cache()
+
+    seed_zone(redis_url, make_zone("study"))
+    assert cache.ids() == ("study",)
+
+    RedisPublisher(raw, KEYS).remove("study")
+    assert cache.get("study") is None
+    assert cache.list() == []
+
+
+def test_a_malformed_zone_is_unavailable_alone_and_left_out_of_the_list(make_cache, redis_url: str):
+    seed_zone(redis_url, make_zone("den"))
+    cache = make_cache()
+
+    seed_raw_zone(redis_url, "broken", {"name": "Broken", "state": "DANCING"})
+
+    assert [z.zone_id for z in cache.list()] == ["den"]
+    with pytest.raises(NowPlayingUnavailable, match="malformed"):
+        cache.get("broken")
+
+
+@pytest.mark.parametrize("message", [RESYNC_MESSAGE, "not json"])
+def test_a_message_naming_no_zone_makes_it_read_every_zone_again(
+    make_cache, redis_url: str, raw, message: str
+):
+    seed_zone(redis_url, make_zone("den", title="Old"))
+    seed_zone(redis_url, make_zone("kitchen"))
+    cache = make_cache()
+    raw.hset(KEYS.zone("den"), "title", "Written without a message")
+    raw.delete(KEYS.zone("kitchen"))
+
+    raw.publish(KEYS.changes, message)
+
+    zone = cache.get("den")
+    assert zone is not None
+    assert zone.title == "Written without a message"
+    assert cache.ids() == ("den",)
+
+
+def test_an_edit_that_published_nothing_is_picked_up_by_the_periodic_reread(make_cache, redis_url: str, raw):
+    seed_zone(redis_url, make_zone("den", title="Old"))
+    cache = make_cache(catch_up_seconds=0.05, resync_seconds=0.3)
+
+    raw.hset(KEYS.zone("den"), "title", "Edited in redis-cli")
+
+    wait_for(lambda: (z := cache.get("den")) is not None and z.title == "Edited in redis-cli", 5)
+
+
+def test_a_dropped_subscription_falls_back_to_redis_and_never_serves_what_it_missed(
+    make_cache, redis_url: str, raw, caplog: pytest.LogCaptureFixture
+):
+    seed_zone(redis_url, make_zone("den", title="Before"))
+    cache = make_cache()
+
+    with caplog.at_level(logging.INFO, logger="artwork.zone_cache"):
+        assert raw.client_kill_filter(_type="pubsub") == 1
+        # Published into the gap: no subscriber hears it, so the copy must not be trusted.
+        raw.hset(KEYS.zone("den"), "title", "During the gap")
+        zone = cache.get("den")
+        assert zone is not None
+        assert zone.title == "During the gap"
+
+        wait_for(lambda: cache.following, 10, what="the cache to follow again")
+        seed_zone(redis_url, make_zone("den", title="After", version=9))
+        zone = cache.get("den")
+        assert zone is not None
+        assert zone.title == "After"
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "artwork.zone_cache"]
+    assert len([m for m in messages if "not following" in m]) == 1
+    assert len([m for m in messages if "following sonos:changes again" in m]) == 1
+
+
+def test_redis_going_away_makes_reads_unavailable_and_a_restarted_redis_is_followed_again(
+    make_cache, redis_server: RedisServer, redis_url: str, caplog: pytest.LogCaptureFixture
+):
+    seed_zone(redis_url, make_zone("den"))
+    cache = make_cache(catch_up_seconds=0.05)
+    seen: list[bool] = []
+
+    with caplog.at_level(logging.WARNING, logger="artwork.zone_cache"):
+        redis_server.stop()
+        for _ in range(5):
+            with pytest.raises(NowPlayingUnavailable):
+                cache.get("den")
+            seen.append(cache.following)
+        redis_server.start()  # empty, as after a restart: nothing is kept on disk
+        wait_for(lambda: cache.following, 15, what="the cache to follow the restarted Redis")
+
+    assert not any(seen)
+    assert cache.get("den") is None  # what the restarted Redis holds, not the old copy
+    seed_zone(redis_url, make_zone("den", version=12))
+    zone = cache.get("den")
+    assert zone is not None
+    assert zone.version == 12
+    assert len([r for r in caplog.records if "not following" in r.getMessage()]) == 1
+
+
+def test_it_reports_when_it_follows_and_when_it_stops(make_cache, raw):
+    reported: list[bool] = []
+    cache = make_cache(on_following=reported.append)
+
+    raw.client_kill_filter(_type="pubsub")
+    wait_for(lambda: reported == [True, False, True], 10, what=lambda: f"reports, got {reported}")
+    cache.close()
+
+    assert reported == [True, False, True, False]
+
+
+def test_close_unsubscribes_and_stops_the_background_thread(make_cache, raw):
+    cache = make_cache()
+    assert raw.pubsub_numsub(KEYS.changes) == [(KEYS.changes, 1)]
+
+    cache.close()
+
+    assert raw.pubsub_numsub(KEYS.changes) == [(KEYS.changes, 0)]
+    assert not cache.following
