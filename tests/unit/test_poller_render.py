@@ -62,9 +62,14 @@ def test_custom_profile_renders_at_its_size(base):
         assert out.size == (320, 240)
 
 
-def test_large_jpeg_is_reduced_while_decoding():
+def test_large_jpeg_is_reduced_while_decoding_to_the_smallest_size_that_covers_the_profiles():
     with decode_art(jpeg_bytes(3000, 3000), 40_000_000, (720, 720)) as image:
-        assert 1440 <= image.width < 3000
+        assert image.size == (750, 750)  # libjpeg's 1/4 scale; 1/8 would be 375, too small
+    with Image.new("RGB", (3000, 2000), (90, 40, 200)) as wide:
+        out = io.BytesIO()
+        wide.save(out, "JPEG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as image:
+        assert image.size == (1500, 1000)  # the short side decides
 
 
 def test_too_many_pixels_is_rejected_before_decoding():
