@@ -108,11 +108,25 @@ def test_compose_config_and_the_compose_spec_schema_accept_the_files(
 
 
 @pytest.mark.usefixtures("cli")
-def test_the_bridge_override_refuses_to_start_without_seeds_and_an_advertised_ip(stack: ComposeStack):
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"EVENT_ADVERTISE_IP": "192.0.2.10"}, "SONOS_SPEAKERS"),
+        ({"SONOS_SPEAKERS": "192.0.2.1"}, "EVENT_ADVERTISE_IP"),
+        # With both missing compose names whichever it interpolates first: either one will do.
+        ({}, "SONOS_SPEAKERS|EVENT_ADVERTISE_IP"),
+    ],
+)
+def test_the_bridge_override_refuses_to_start_without_seeds_and_an_advertised_ip(
+    stack: ComposeStack, given: dict[str, str], missing: str
+):
     stack.files = (COMPOSE_FILE, BRIDGE_FILE)
+    stack.update_env(**given)
+
     result = stack.run("config", check=False)
+
     assert result.returncode != 0
-    assert "SONOS_SPEAKERS" in result.stderr
+    assert re.search(rf"({missing}).*see README", result.stderr), result.stderr
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
