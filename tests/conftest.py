@@ -32,9 +32,12 @@ def redis_url(redis_server: RedisServer) -> str:
     if not redis_server.running:
         redis_server.start()
     client = redis.Redis.from_url(redis_server.url, socket_timeout=2, retry=None)
-    client.flushall()
-    # A flush publishes nothing: tell running artwork services (module-scoped ones) to re-read.
-    client.publish(RedisKeys().changes, RESYNC_MESSAGE)
+    # A flush publishes nothing: tell running artwork services (module-scoped ones) to re-read,
+    # in the same transaction, so the message reaches them before this returns.
+    with client.pipeline(transaction=True) as flush:
+        flush.flushall()
+        flush.publish(RedisKeys().changes, RESYNC_MESSAGE)
+        flush.execute()
     client.close()
     return redis_server.url
 

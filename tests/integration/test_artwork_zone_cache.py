@@ -127,7 +127,9 @@ def test_a_message_naming_no_zone_makes_it_read_every_zone_again(
     raw.hset(KEYS.zone("den"), "title", "Written without a message")
     raw.delete(KEYS.zone("kitchen"))
 
-    raw.publish(KEYS.changes, message)
+    with raw.pipeline(transaction=True) as announce:  # as the poller does: see zone_cache.py
+        announce.publish(KEYS.changes, message)
+        announce.execute()
 
     zone = cache.get("den")
     assert zone is not None

@@ -13,8 +13,10 @@ afresh.
 
 A request never answers from a copy older than what Redis has already sent this worker: before it
 reads the copy, it applies any message waiting on the subscription (under the lock the background
-thread takes too). Redis writes a PUBLISH to subscribers before the publisher's EXEC returns, so a
-change is visible to every request that starts after the poller's write completed.
+thread takes too). The poller publishes inside MULTI/EXEC, and Redis writes the message to its
+subscribers before the reply to EXEC (it queues the subscriber's output ahead of a client whose
+reply was already pending), so a change is visible to every request that starts after the poller's
+write completed. A bare PUBLISH gives no such order: its reply may overtake the message.
 """
 
 from __future__ import annotations
