@@ -134,7 +134,7 @@ class CachedZones:
     @property
     def following(self) -> bool:
         """Whether reads are answered from the copy."""
-        return self._view is not None
+        return self._socket_fd is not None
 
     # --- ZoneSource ----------------------------------------------------------------------------
 
@@ -268,7 +268,6 @@ class CachedZones:
         """Subscribe when not following, else apply messages and resync when due; False on failure."""
         try:
             if self._view is None:
-                self._drop()
                 self._subscribe()
                 if self._lost:
                     self._lost = False

@@ -281,10 +281,8 @@ def _encode(image: Image.Image, profile: Profile) -> bytes:
 
 
 def _quantize(image: Image.Image, colors: int) -> Image.Image:
-    """Undithered median-cut palette image; the palette is chosen from a decimated sample.
-
-    Undithered median cut: what the ESP32 clients decode fastest and what they always got.
-    """
+    """Undithered median-cut palette image; the palette is chosen from a decimated sample."""
+    # Undithered median cut: what the ESP32 clients decode fastest and what they always got.
     factor = int((image.width * image.height / _PALETTE_SAMPLE_PIXELS) ** 0.5)
     if factor < 2:
         return image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
