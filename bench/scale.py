@@ -1,5 +1,8 @@
 """Scale: 32 zones changing every 2 s for a minute (events mode), against one zone at the same pace.
 
+Then the headroom: the same 32 zones at four times the pace, once with the default ZONE_WORKERS and
+once with a single worker (the sequential loop the poller had before), in the same run.
+
 The household runs in this process; a driver thread changes the tracks, staggered over the interval
 (like fakesonos' load mode, but recording when each change was made), with covers from a pool of
 64 (fakesonos.load), so the art is cached after the first round while the bar composite (it carries
@@ -19,9 +22,13 @@ from fakesonos.load import load_track
 BENCH = "scale"
 INTERVAL_SECONDS = 2.0
 TARGET_RATIO = 2.0
+HEADROOM_PACE = 4  # times the scale target's pace: 64 changes a second over 32 zones
+DEFAULT_WORKERS = "4"  # ZONE_WORKERS' default
 
 
-def _drive(zones: int, seconds: float, quick: bool) -> tuple[list[float], int, int, float]:
+def _drive(
+    zones: int, seconds: float, interval_seconds: float = INTERVAL_SECONDS, **poller_env: str
+) -> tuple[list[float], int, int, float]:
     """Latencies (ms) of every change, changes made, entries missing, and latency trend (2nd/1st half p50)."""
     rooms = [f"Load {n:03d}" for n in range(1, zones + 1)]
     with Stack(f"{BENCH}-{zones}") as stack:
@@ -29,7 +36,7 @@ def _drive(zones: int, seconds: float, quick: bool) -> tuple[list[float], int, i
         speakers = env.household.speakers
         for index, speaker in enumerate(speakers):
             speaker.set_track(load_track(index, 0))
-        poller = env.start_poller("events")
+        poller = env.start_poller("events", **poller_env)
         env.wait_for_zones([s.zone_id for s in speakers], poller, timeout_seconds=120)
         env.wait_for_mode("events", poller, timeout_seconds=60)
         watcher = StreamWatcher(env.redis_server.url, env.last_id())
@@ -39,7 +46,7 @@ def _drive(zones: int, seconds: float, quick: bool) -> tuple[list[float], int, i
 
         def drive() -> None:
             started = time.monotonic()
-            stagger = INTERVAL_SECONDS / zones
+            stagger = interval_seconds / zones
             due = [(index * stagger, index, 1) for index in range(zones)]
             heapq.heapify(due)
             while due:
@@ -49,7 +56,7 @@ def _drive(zones: int, seconds: float, quick: bool) -> tuple[list[float], int, i
                 track = load_track(index, change)
                 speakers[index].set_track(track)
                 made.append((speakers[index].zone_id, track.title, time.monotonic()))
-                heapq.heappush(due, (at + INTERVAL_SECONDS, index, change + 1))
+                heapq.heappush(due, (at + interval_seconds, index, change + 1))
 
         driver = threading.Thread(target=drive, name="bench-driver", daemon=True)
         stack.callback(stop.set)
@@ -71,10 +78,16 @@ def _drive(zones: int, seconds: float, quick: bool) -> tuple[list[float], int, i
 
 def run(quick: bool = False) -> list[Result]:
     """Measure; returns the result records."""
-    one, one_made, _, _ = _drive(1, 10 if quick else 20, quick)
-    many, made, missing, trend = _drive(32, 20 if quick else 60, quick)
+    one, one_made, _, _ = _drive(1, 10 if quick else 20)
+    many, made, missing, trend = _drive(32, 20 if quick else 60)
     ratio = median(many) / median(one)
     no_backlog = missing == 0 and trend < 1.5 and max(many) < 10 * INTERVAL_SECONDS * 1000
+    fast_seconds, fast_interval = (8 if quick else 15), INTERVAL_SECONDS / HEADROOM_PACE
+    single, single_made, single_missing, _ = _drive(32, fast_seconds, fast_interval, ZONE_WORKERS="1")
+    pooled, pooled_made, pooled_missing, _ = _drive(
+        32, fast_seconds, fast_interval, ZONE_WORKERS=DEFAULT_WORKERS
+    )
+    rate = 32 / fast_interval
     return [
         Result(
             BENCH,
@@ -96,5 +109,17 @@ def run(quick: bool = False) -> list[Result]:
             target="none: every change published, latency not growing",
             passed=no_backlog,
             detail=f"{made} changes, {missing} never published; p50 2nd half / 1st half {trend:.2f}",
+        ),
+        Result(
+            BENCH,
+            f"headroom: 32 zones at {HEADROOM_PACE}× the pace ({rate:.0f} changes/s), "
+            f"ZONE_WORKERS={DEFAULT_WORKERS}: changes published",
+            100 * (pooled_made - pooled_missing) / pooled_made,
+            "%",
+            baseline=f"ZONE_WORKERS=1 (one zone at a time): "
+            f"{100 * (single_made - single_missing) / single_made:.0f} %, p50 {median(single):.0f} ms",
+            detail=f"{pooled_missing} of {pooled_made} superseded before they were published "
+            f"(the latest state wins); p50 {median(pooled):.0f} ms, p95 {percentile(pooled, 95):.0f} ms; "
+            f"{fast_seconds} s each, same run",
         ),
     ]

@@ -196,6 +196,7 @@ def test_env_example_documents_every_key_with_a_default():
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", compose))
     for key in (
         "WATCHDOG_SECONDS", "SPEAKER_TIMEOUT_SECONDS", "ARTWORK_READ_TIMEOUT_SECONDS", "REDIS_PASSWORD",
+        "ZONE_WORKERS",
     ):  # fmt: skip
         used.add(key)
     assert used <= documented, sorted(used - documented)

@@ -14,6 +14,7 @@ import redis
 from PIL import Image
 
 from fakesonos import Household
+from fakesonos.faults import SpeakerFault
 from tests.support.images import is_baseline_jpeg
 from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
 from tests.support.redis_server import RedisServer
@@ -115,11 +116,13 @@ def test_heartbeat_reports_pid_mode_and_zones(
     household: Household, client: redis.Redis, pollers: PollerRunner
 ):
     poller = pollers.start(household)
+    # A zone is in `polling` until a worker has read it and its subscription is accepted.
     payload = wait_for(
-        lambda: (beat := heartbeat(client)) and beat["zones"] and beat, 15, what="heartbeat with zones"
+        lambda: (beat := heartbeat(client)) and beat["zones"] == {ZONE: pollers.mode} and beat,
+        15,
+        what=f"heartbeat with {ZONE} in {pollers.mode} mode",
     )
     assert payload["pid"] == poller.process.pid
-    assert payload["zones"] == {ZONE: pollers.mode}
     assert payload["mode"] == pollers.mode
     assert 0 < client.ttl("sonos:poller") <= 60
 
@@ -157,3 +160,16 @@ def test_a_stalled_loop_makes_the_watchdog_exit_non_zero(
     poller.process.send_signal(signal.SIGUSR1)
     assert poller.process.wait(timeout=10) == 1
     assert "stalled" in poller.output()
+
+
+def test_a_zone_job_stuck_longer_than_the_watchdog_allows_exits_non_zero_too(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    # The loop itself keeps its passes; the zone's worker is stuck in a speaker read.
+    poller = pollers.start(
+        household, WATCHDOG_SECONDS="2", SPEAKER_TIMEOUT_SECONDS="30", POLL_INTERVAL_SECONDS="0.5"
+    )
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
+    household.speaker(ZONE).set_fault(SpeakerFault.HANG)
+    assert poller.process.wait(timeout=15) == 1
+    assert "a zone job running that long" in poller.output()

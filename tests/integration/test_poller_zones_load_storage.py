@@ -170,7 +170,10 @@ def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
             speaker.set_track(
                 Track(f"Song {n}", "Artist", "Album", cover=generated_cover(f"{n}", size_pixels=96))
             )
-            poller.tick()
+            poller.tick()  # hands the zone to a worker, then sweeps while it renders
+            assert poller.drain(10)
+        poller.tick()  # a last sweep, after the last change was written
+        assert poller.drain(10)
         assert poller.counters.changes == 1000
         assert poller.counters.renditions_evicted > 0
         assert list((artwork_dir / "tmp").iterdir()) == []
@@ -178,6 +181,7 @@ def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
         assert stored_bytes <= 1024 * 1024
         assert all((artwork_dir / path).is_file() for path in poller.referenced_images())
     finally:
+        poller.close()
         redis_client.close()
 
 

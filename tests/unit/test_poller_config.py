@@ -15,6 +15,11 @@ def test_defaults_match_the_design():
     assert [p.name for p in settings.profiles] == ["square720", "bar320x960", "jpeg720"]
 
 
+def test_zone_workers_default_to_four_and_are_read_from_the_environment():
+    assert Settings.from_env({}).zone_workers == 4
+    assert Settings.from_env({"ZONE_WORKERS": "1"}).zone_workers == 1
+
+
 def test_seed_speakers_take_an_optional_port():
     settings = Settings.from_env({"SONOS_SPEAKERS": "192.168.1.20, 127.0.0.2:1401"})
     assert settings.sonos_speakers == (SpeakerAddress("192.168.1.20"), SpeakerAddress("127.0.0.2", 1401))
@@ -30,6 +35,8 @@ def test_seed_speakers_take_an_optional_port():
         ("REDIS_URL", "localhost:6379"),
         ("LOG_LEVEL", "LOUD"),
         ("EVENT_ADVERTISE_IP", "host"),
+        ("ZONE_WORKERS", "0"),
+        ("ZONE_WORKERS", "many"),
     ],
 )
 def test_bad_values_fail_with_the_key_name(key, value):

@@ -15,13 +15,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import requests
-
 from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
 from contract.errors import ConfigError
 from contract.logs import configure_logging
 from contract.redis_keys import RedisKeys
 from poller import sonos
+from poller.allocator import tune_malloc
 from poller.art import ArtFetcher
 from poller.config import Settings
 from poller.errors import StorageError
@@ -62,9 +61,7 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
     sonos.configure_soco(settings.speaker_timeout_seconds)
     store = ArtworkStore(settings.artwork_dir)
     store.prepare()
-    session = requests.Session()
-    session.headers["User-Agent"] = "sonos-artwork-poller"
-    fetcher = ArtFetcher(session, settings.art_max_bytes, settings.art_timeout_seconds, stop)
+    fetcher = ArtFetcher(settings.art_max_bytes, settings.art_timeout_seconds, stop)
     pipeline = ArtPipeline(fetcher, store, settings.profiles, settings.art_max_pixels)
     client = connect(settings.redis_url)
     publisher = RedisPublisher(client, RedisKeys(settings.redis_prefix))
@@ -98,6 +95,7 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
         if settings.qualia_mount
         else None,
         default_zone=settings.default_zone,
+        zone_workers=settings.zone_workers,
     )
     return poller, client
 
@@ -110,6 +108,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         print(f"poller: configuration error: {err}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    tune_malloc(os.environ)  # before any thread starts; glibc itself read the real environment
     if not memory_cgroup_enabled():
         log.warning(MEMORY_CGROUP_WARNING)
     stop = threading.Event()
@@ -143,12 +142,14 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             return 1
         if poller.seconds_since_tick() > limit_seconds:
             # Docker does not restart an unhealthy container; exiting is what gets us restarted.
-            log.critical("poll loop stalled for %.0f s; exiting", poller.seconds_since_tick())
+            log.critical(
+                "poll loop stalled for %.0f s (no pass, or a zone job running that long); exiting",
+                poller.seconds_since_tick(),
+            )
             os._exit(1)
     loop.join(timeout=_SHUTDOWN_GRACE_SECONDS)
     # Never leave in the middle of writing a rendition or publishing a change.
-    if poller.write_lock.acquire(timeout=_SHUTDOWN_GRACE_SECONDS):
-        poller.write_lock.release()
+    poller.drain(_SHUTDOWN_GRACE_SECONDS)
     poller.close()
     client.close()
     log.info("poller stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -20,17 +21,28 @@ def absolute_art_url(art_url: str, speaker_base_url: str) -> str:
     return urljoin(speaker_base_url + "/", art_url)
 
 
+def art_session() -> requests.Session:
+    """A session for art downloads (keeps connections to speakers and art hosts open)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = "sonos-artwork-poller"
+    return session
+
+
 class ArtFetcher:
-    """Downloads album art over http(s), never more than `max_bytes` or longer than `timeout_seconds`."""
+    """Downloads album art over http(s), never more than `max_bytes` or longer than `timeout_seconds`.
+
+    Each thread gets its own session (requests does not promise that one is safe to share).
+    """
 
     def __init__(
         self,
-        session: requests.Session,
         max_bytes: int,
         timeout_seconds: float,
         stop: threading.Event | None = None,
+        new_session: Callable[[], requests.Session] = art_session,
     ) -> None:
-        self._session = session
+        self._new_session = new_session
+        self._sessions = threading.local()
         self._max_bytes = max_bytes
         self._timeout_seconds = timeout_seconds
         self._stop = stop or threading.Event()
@@ -42,7 +54,7 @@ class ArtFetcher:
             if urlsplit(url).scheme not in ("http", "https"):
                 raise ArtRejected(f"art URL scheme not allowed: {url[:200]}")
             try:
-                with self._session.get(
+                with self._session().get(
                     url, stream=True, allow_redirects=False, timeout=self._read_timeout(deadline)
                 ) as response:
                     if response.is_redirect:
@@ -54,6 +66,12 @@ class ArtFetcher:
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
                 raise ArtRejected(f"art download failed: {err}") from err
         raise ArtRejected(f"more than {_MAX_REDIRECTS} redirects: {url[:200]}")
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = self._new_session()
+        return session
 
     def _read_body(self, response: requests.Response, deadline: float, url: str) -> bytes:
         declared = response.headers.get("content-length", "")

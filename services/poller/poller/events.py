@@ -10,7 +10,6 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,28 +45,37 @@ class _Live:
 
 
 class Subscriptions:
-    """One AVTransport subscription per zone coordinator; every NOTIFY lands in `wakeups`."""
+    """One AVTransport subscription per zone coordinator; every NOTIFY lands in `wakeups`.
+
+    Zone workers subscribe and renew side by side while the loop reads; the lock covers the
+    bookkeeping only, never a request to a speaker.
+    """
 
     def __init__(self, wakeups: queue.Queue[Any], requested_timeout_seconds: int) -> None:
         self._wakeups = wakeups
         self._timeout_seconds = requested_timeout_seconds
+        self._lock = threading.Lock()
         self._live: dict[str, _Live] = {}  # by zone id
         self._zone_by_sid: dict[str, str] = {}
 
     def is_live(self, zone_id: str) -> bool:
         """Whether the zone has a working subscription."""
-        return zone_id in self._live
+        with self._lock:
+            return zone_id in self._live
 
     def zone_for(self, event: Any) -> str | None:
         """The zone an event belongs to (None for stale subscriptions); marks the zone as heard from."""
-        zone_id = self._zone_by_sid.get(getattr(event, "sid", None) or "")
-        if zone_id is not None and zone_id in self._live:
-            self._live[zone_id].heard = True
-        return zone_id
+        with self._lock:
+            zone_id = self._zone_by_sid.get(getattr(event, "sid", None) or "")
+            live = self._live.get(zone_id or "")
+            if live is not None:
+                live.heard = True
+            return zone_id
 
     def unheard_seconds(self, zone_id: str) -> float:
         """How long a live subscription has gone without its first NOTIFY (0 once one arrived)."""
-        live = self._live.get(zone_id)
+        with self._lock:
+            live = self._live.get(zone_id)
         if live is None or live.heard:
             return 0.0
         return time.monotonic() - live.subscribed_at
@@ -84,13 +92,15 @@ class Subscriptions:
         # soco swallows HTTP errors here (403 from UPnP-disabled firmware, 5xx): check, don't trust.
         if not subscription.is_subscribed or not subscription.sid:
             return False
-        self._live[zone.zone_id] = _Live(zone.zone_id, subscription, time.monotonic())
-        self._zone_by_sid[subscription.sid] = zone.zone_id
+        with self._lock:
+            self._live[zone.zone_id] = _Live(zone.zone_id, subscription, time.monotonic())
+            self._zone_by_sid[subscription.sid] = zone.zone_id
         return True
 
     def renew(self, zone: Zone) -> bool:
         """Renew now; False when the speaker no longer knows it (it rebooted), raises when unreachable."""
-        live = self._live.get(zone.zone_id)
+        with self._lock:
+            live = self._live.get(zone.zone_id)
         if live is None:
             return False
         subscription = live.subscription
@@ -107,23 +117,19 @@ class Subscriptions:
 
     def drop(self, zone_id: str) -> None:
         """Forget a zone's subscription and unsubscribe (harmless if the speaker already forgot it)."""
-        live = self._live.pop(zone_id, None)
-        if live is None:
-            return
-        self._zone_by_sid.pop(live.subscription.sid or "", None)
+        with self._lock:
+            live = self._live.pop(zone_id, None)
+            if live is None:
+                return
+            self._zone_by_sid.pop(live.subscription.sid or "", None)
         _unsubscribe_quietly([live.subscription])
-
-    def drop_all_except(self, zone_ids: Iterable[str]) -> None:
-        """Drop subscriptions of zones that no longer exist."""
-        keep = set(zone_ids)
-        for zone_id in [z for z in self._live if z not in keep]:
-            self.drop(zone_id)
 
     def close(self) -> None:
         """Unsubscribe everything, in parallel and within a short grace period (used at shutdown)."""
-        subscriptions = [live.subscription for live in self._live.values()]
-        self._live.clear()
-        self._zone_by_sid.clear()
+        with self._lock:
+            subscriptions = [live.subscription for live in self._live.values()]
+            self._live.clear()
+            self._zone_by_sid.clear()
         _unsubscribe_quietly(subscriptions)
 
 

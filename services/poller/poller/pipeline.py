@@ -1,10 +1,16 @@
-"""From now-playing to renditions on disk: fetch once, decode once, render each profile once."""
+"""From now-playing to renditions on disk: fetch once, decode once, render each profile once.
+
+Safe to call from several zone workers at once: decodes share one pixel budget, and each call
+reserves the names it is about to use before it looks for them, so a cache sweep running at the
+same time never removes a rendition a zone is about to show.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -14,12 +20,23 @@ from contract.profiles import Profile
 from poller.art import ArtFetcher, absolute_art_url
 from poller.errors import ArtRejected
 from poller.nowplaying import NowPlaying, placeholder_label
-from poller.render import Caption, caption_key, decode_art, largest_size, placeholder_art, render_all
+from poller.render import (
+    Caption,
+    caption_key,
+    decode_art,
+    header_pixels,
+    largest_size,
+    placeholder_art,
+    render_all,
+)
 from poller.store import ArtworkStore
+from poller.workers import PixelBudget
 
 log = logging.getLogger(__name__)
 
 _URL_MEMORY = 256  # recent art URLs remembered, so the same art is not downloaded again
+
+Reserve = Callable[[frozenset[str]], None]  # told the relpaths a call is about to use, before it looks
 
 
 @dataclass(frozen=True)
@@ -35,42 +52,64 @@ class ArtPipeline:
     """Produces every profile's rendition for a now-playing state, or a placeholder."""
 
     def __init__(
-        self, fetcher: ArtFetcher, store: ArtworkStore, profiles: Sequence[Profile], max_pixels: int
+        self,
+        fetcher: ArtFetcher,
+        store: ArtworkStore,
+        profiles: Sequence[Profile],
+        max_pixels: int,
+        budget: PixelBudget | None = None,
     ) -> None:
         self._fetcher = fetcher
         self._store = store
         self._profiles = tuple(profiles)
         self._max_pixels = max_pixels
+        self._budget = budget or PixelBudget(max_pixels)
         self._url_digests: OrderedDict[str, str] = OrderedDict()
+        self._url_lock = threading.Lock()
 
-    def renditions(self, playing: NowPlaying, speaker_base_url: str) -> Renditions:
+    def renditions(
+        self, playing: NowPlaying, speaker_base_url: str, reserve: Reserve = lambda _paths: None
+    ) -> Renditions:
         """Renditions of the art, or of a placeholder when there is none or it is unusable."""
         caption = Caption(playing.title, playing.artist, playing.album)
         if playing.art_url:
             url = absolute_art_url(playing.art_url, speaker_base_url)
             try:
-                return self._from_art(url, caption)
+                return self._from_art(url, caption, reserve)
             except ArtRejected as err:
                 log.warning("art rejected, showing a placeholder: %s", err)
-                return self._placeholder(placeholder_label(playing), caption, art_failed=True)
-        return self._placeholder(placeholder_label(playing), caption)
+                return self._placeholder(placeholder_label(playing), caption, reserve, art_failed=True)
+        return self._placeholder(placeholder_label(playing), caption, reserve)
 
-    def _from_art(self, url: str, caption: Caption) -> Renditions:
-        digest = self._url_digests.get(url)
-        if digest is not None and self._all_stored(digest, caption):
-            self._url_digests.move_to_end(url)
-            return self._result(digest, caption)
+    def _from_art(self, url: str, caption: Caption, reserve: Reserve) -> Renditions:
+        with self._url_lock:
+            digest = self._url_digests.get(url)
+        if digest is not None:
+            reserve(self._relpaths(digest, caption))
+            if self._all_stored(digest, caption):
+                with self._url_lock:
+                    self._remember(url, digest)
+                return self._result(digest, caption)
         data = self._fetcher.fetch(url)
         digest = content_digest(data)
-        self._remember(url, digest)
+        with self._url_lock:
+            self._remember(url, digest)
+        reserve(self._relpaths(digest, caption))
         missing = self._missing(digest, caption)
         if missing:
-            with decode_art(data, self._max_pixels, largest_size(missing)) as base:
+            # Bounded together: what every worker decodes at once never exceeds ART_MAX_PIXELS.
+            with (
+                self._budget.hold(header_pixels(data)),
+                decode_art(data, self._max_pixels, largest_size(missing)) as base,
+            ):
                 self._write(base, digest, missing, caption)
         return self._result(digest, caption)
 
-    def _placeholder(self, label: str, caption: Caption, *, art_failed: bool = False) -> Renditions:
+    def _placeholder(
+        self, label: str, caption: Caption, reserve: Reserve, *, art_failed: bool = False
+    ) -> Renditions:
         source_id = f"placeholder:{label}"
+        reserve(self._relpaths(source_id, caption))
         missing = self._missing(source_id, caption)
         if missing:
             with placeholder_art(label) as base:
@@ -79,6 +118,9 @@ class ArtPipeline:
 
     def _name(self, source_id: str, profile: Profile, caption: Caption) -> ArtName:
         return rendition_name(source_id, profile, caption_key(profile, caption))
+
+    def _relpaths(self, source_id: str, caption: Caption) -> frozenset[str]:
+        return frozenset(self._name(source_id, p, caption).relpath for p in self._profiles)
 
     def _missing(self, source_id: str, caption: Caption) -> list[Profile]:
         return [p for p in self._profiles if not self._store.contains(self._name(source_id, p, caption))]
@@ -101,6 +143,7 @@ class ArtPipeline:
         return Renditions(images, art_hash, art_failed)
 
     def _remember(self, url: str, digest: str) -> None:
+        """Note url's digest as the most recently used (the caller holds `_url_lock`)."""
         self._url_digests[url] = digest
         self._url_digests.move_to_end(url)
         while len(self._url_digests) > _URL_MEMORY:

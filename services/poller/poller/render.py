@@ -82,6 +82,17 @@ def decode_art(data: bytes, max_pixels: int, largest: tuple[int, int]) -> Image.
             raise ArtRejected(f"undecodable image: {err}") from err
 
 
+def header_pixels(data: bytes) -> int:
+    """Width times height as the image's header states them; 0 when unreadable (decoding rejects it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # decode_art turns it into an error
+        try:
+            with Image.open(io.BytesIO(data), formats=_DECODERS) as image:
+                return image.width * image.height
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            return 0
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """RGB copy of any mode, flattening transparency onto black and scaling 16-bit greys."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

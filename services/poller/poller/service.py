@@ -1,4 +1,10 @@
-"""The watch loop: wake (event or due poll) -> read -> decide -> render -> store -> publish."""
+"""The watch loop: wake (event or due poll) -> read -> decide -> render -> store -> publish.
+
+One loop thread schedules; a fixed set of zone workers reads, renders and publishes, one job per
+zone at a time, so a hung speaker or a slow cover holds up only its own zone. The lock `_lock`
+guards what the workers share (pending states, counters, Redis status); `_files_lock` orders
+a worker's reservation of renditions against the cache sweep.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
 from poller.qualia import QualiaMirror
 from poller.sonos import Zone
+from poller.workers import ZoneWorkers
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +61,12 @@ class _Tracked:
     zone: Zone
     playing: NowPlaying | None = None
     published: ZoneState | None = None
+    reserved: frozenset[str] = frozenset()  # renditions a job is about to publish: never evicted
     unavailable: bool = False
-    regrouped: bool = False  # members or name changed: publish even if the music did not
     deferrals: int = 0
     due_at: float = 0.0  # monotonic time of the next poll (or, with a live subscription, renewal)
-    event_pending: bool = False  # a NOTIFY arrived: read the zone now
+    event_pending: bool = False  # a NOTIFY arrived (or the group changed): read the zone now
+    read_again: bool = False  # a render was put off: read at the next poll even while subscribed
     resubscribe_at: float = 0.0
     resubscribe_backoff_seconds: float = _RESUBSCRIBE_FIRST_SECONDS
     fallback_logged: bool = False
@@ -67,6 +75,11 @@ class _Tracked:
 def next_version(previous: int, now_ms: int) -> int:
     """Monotonic across restarts of the poller and of Redis, as long as the clock is sane."""
     return max(previous + 1, now_ms)
+
+
+def group_changed(published: ZoneState | None, zone: Zone) -> bool:
+    """Whether the zone's name or members differ from what was published (no AVTransport event says so)."""
+    return published is not None and (published.name, published.members) != (zone.name, zone.members)
 
 
 @dataclass
@@ -88,11 +101,15 @@ class Poller:
     subscriptions: Subscriptions | None = None  # None: polling only (SONOS_EVENTS=off)
     qualia: QualiaMirror | None = None
     default_zone: str = ""
+    zone_workers: int = 4
     wakeups: queue.Queue[Any] = field(default_factory=queue.Queue)
     clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
     counters: Counters = field(default_factory=Counters)
     last_error: str = ""
+    _workers: ZoneWorkers = field(init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _files_lock: threading.Lock = field(default_factory=threading.Lock)
+    _qualia_lock: threading.Lock = field(default_factory=threading.Lock)
     _zones: dict[str, _Tracked] = field(default_factory=dict)
     _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
     _removals: set[str] = field(default_factory=set)
@@ -106,6 +123,9 @@ class Poller:
     _last_tick: float = field(default_factory=time.monotonic)
     _started_at_ms: int = 0
     _stalled: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._workers = ZoneWorkers(self.zone_workers, on_done=self.wake)
 
     def run(self) -> None:
         """Watch until stopped, waking for due polls and for speaker events."""
@@ -125,11 +145,16 @@ class Poller:
         self.wake()
 
     def wake(self) -> None:
-        """Interrupt the wait (used on shutdown)."""
+        """Interrupt the wait (on shutdown, and when a zone job ends)."""
         self.wakeups.put(_WAKE)
 
+    def drain(self, timeout_seconds: float) -> bool:
+        """Wait until no zone job is queued or running (a rendition being written, a change published)."""
+        return self._workers.wait_idle(timeout_seconds)
+
     def close(self) -> None:
-        """Unsubscribe from every speaker."""
+        """Stop the zone workers and unsubscribe from every speaker."""
+        self._workers.close()
         if self.subscriptions is not None:
             self.subscriptions.close()
 
@@ -146,8 +171,8 @@ class Poller:
         return 2 * self.current_interval_seconds()
 
     def seconds_since_tick(self) -> float:
-        """How long since the loop last completed a pass (read by the watchdog)."""
-        return time.monotonic() - self._last_tick
+        """How long since the loop last completed a pass, or a zone job started (read by the watchdog)."""
+        return max(time.monotonic() - self._last_tick, self._workers.longest_running_seconds())
 
     def zone_modes(self) -> dict[str, str]:
         """`events` or `polling` for each zone."""
@@ -155,27 +180,33 @@ class Poller:
         return {z: "events" if subs is not None and subs.is_live(z) else "polling" for z in self._zones}
 
     def tick(self) -> None:
-        """Do whatever is due (load sample, discovery, zone polls), then flush and beat."""
+        """Do whatever is due (load sample, discovery), hand due zones to the workers, flush and beat."""
+        if self._workers.failure is not None:
+            raise self._workers.failure  # a bug in a zone job ends the loop, and so the process
         now = time.monotonic()
         if self.load is not None and now >= self._next_load_check:
             self._next_load_check = now + self.resource_check_interval_seconds
             self.load.sample()
         if now >= self._next_discovery:
             self._refresh_zones()
-        for zone_id in list(self._zones):
+        for zone_id, tracked in list(self._zones.items()):
             if self.stop.is_set():
                 return
-            tracked = self._zones.get(zone_id)
-            if tracked is not None and (tracked.event_pending or time.monotonic() >= tracked.due_at):
-                self._service(tracked)
-        self._flush()
+            if tracked.event_pending or time.monotonic() >= tracked.due_at:
+                # A zone already queued or running is read once more when its job ends (it stays due).
+                self._workers.submit(zone_id, partial(self._service, tracked))
+        with self._lock:
+            self._flush()
         self._beat()
         if time.monotonic() >= self._next_housekeeping:
             self._housekeep()
         self._last_tick = time.monotonic()
 
     def _seconds_until_due(self) -> float:
-        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in self._zones.values())]
+        idle = [t for z, t in self._zones.items() if not self._workers.busy(z)]
+        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in idle)]
+        if any(t.event_pending for t in idle):
+            return 0.0
         if self.load is not None:
             due.append(self._next_load_check)
         # Wake at least once per poll interval, so the heartbeat and the watchdog stay fresh.
@@ -200,7 +231,12 @@ class Poller:
                 return
 
     def _service(self, tracked: _Tracked) -> None:
-        """Renew a live subscription, or read the zone; subscribe where events are wanted but missing."""
+        """Renew a live subscription, or read the zone; subscribe where events are wanted but missing.
+
+        Runs on a zone worker, never for the same zone twice at once.
+        """
+        if self.stop.is_set():
+            return  # queued before shutdown
         zone_id, subs = tracked.zone.zone_id, self.subscriptions
         if (
             subs is not None
@@ -210,7 +246,7 @@ class Poller:
             # Subscribed, yet the speaker never reached our listener (NAT, firewall, wrong advertised IP).
             subs.drop(zone_id)
             self._fall_back(tracked, "no event arrived; check EVENT_ADVERTISE_IP and EVENT_LISTENER_PORT")
-        if subs is not None and subs.is_live(zone_id) and not tracked.event_pending:
+        if subs is not None and subs.is_live(zone_id) and not (tracked.event_pending or tracked.read_again):
             try:
                 alive = subs.renew(tracked.zone)
             except SpeakerUnavailable as err:
@@ -234,7 +270,10 @@ class Poller:
         ):
             self._subscribe(tracked, subs)
         live = subs is not None and subs.is_live(zone_id)
-        interval = self.liveness_interval_seconds() if live else self.current_interval_seconds()
+        if subs is not None and live and self._zones.get(zone_id) is not tracked:
+            subs.drop(zone_id)  # the zone went away while this job subscribed
+        polled = not live or tracked.read_again
+        interval = self.current_interval_seconds() if polled else self.liveness_interval_seconds()
         tracked.due_at = time.monotonic() + interval
 
     def _subscribe(self, tracked: _Tracked, subs: Subscriptions) -> None:
@@ -263,15 +302,26 @@ class Poller:
             )  # fmt: skip
 
     def referenced_images(self) -> set[str]:
-        """Every rendition a zone currently shows (published or waiting for Redis): never evicted."""
-        return {path for t in self._zones.values() if t.published for path in t.published.images.values()}
+        """Every rendition a zone shows (published or waiting for Redis) or is about to: never evicted."""
+        with self._lock:
+            tracked = list(self._zones.values())
+        shown = {path for t in tracked if t.published for path in t.published.images.values()}
+        return shown.union(*(t.reserved for t in tracked))
+
+    def _reserve(self, tracked: _Tracked, relpaths: frozenset[str]) -> None:
+        """Called by the pipeline before it looks for (or writes) these renditions."""
+        with self._files_lock:
+            tracked.reserved = relpaths
 
     def _housekeep(self) -> None:
         self._next_housekeeping = time.monotonic() + self.housekeeping_interval_seconds
-        with self.write_lock:
+        # A job reserves before it checks what is stored, so it either sees this sweep's result or
+        # had its renditions kept by it.
+        with self._files_lock:
             result = self.housekeeping(self.referenced_images())
-        self.counters.temp_files_removed += result.temp_files_removed
-        self.counters.renditions_evicted += result.renditions_evicted
+        with self._lock:
+            self.counters.temp_files_removed += result.temp_files_removed
+            self.counters.renditions_evicted += result.renditions_evicted
 
     def _refresh_zones(self) -> None:
         self._next_discovery = time.monotonic() + self.discovery_interval_seconds
@@ -283,28 +333,31 @@ class Poller:
             )
             log.warning("no zone answered; keeping %d known zone(s), looking again shortly", len(self._zones))
             return
-        for zone_id, zone in found.items():
-            tracked = self._zones.get(zone_id)
-            if tracked is None:
-                log.info("zone %s found (%s)", zone_id, ", ".join(m.name for m in zone.members))
-                self._zones[zone_id] = _Tracked(zone)
-                self._removals.discard(zone_id)
-            else:
-                if (tracked.zone.members, tracked.zone.name) != (zone.members, zone.name):
-                    # No AVTransport event says a group changed: read and republish the zone now.
-                    tracked.regrouped = tracked.event_pending = True
-                tracked.zone = zone
-        for zone_id in set(self._zones) - set(found):
-            log.info("zone %s is gone", zone_id)
-            del self._zones[zone_id]
-            self._pending.pop(zone_id, None)
-            self._removals.add(zone_id)
+        gone = set(self._zones) - set(found)
+        with self._lock:
+            for zone_id, zone in found.items():
+                tracked = self._zones.get(zone_id)
+                if tracked is None:
+                    log.info("zone %s found (%s)", zone_id, ", ".join(m.name for m in zone.members))
+                    self._zones[zone_id] = _Tracked(zone)
+                    self._removals.discard(zone_id)
+                else:
+                    tracked.zone = zone
+                    if group_changed(tracked.published, zone):
+                        tracked.event_pending = True  # read and republish it now
+            for zone_id in gone:
+                log.info("zone %s is gone", zone_id)
+                del self._zones[zone_id]
+                self._pending.pop(zone_id, None)
+                self._removals.add(zone_id)
+        for zone_id in gone:
             if self.subscriptions is not None:
                 self.subscriptions.drop(zone_id)
 
     def _poll(self, tracked: _Tracked) -> bool:
         """Read the zone and apply any change; False when the speaker did not answer."""
         zone = tracked.zone
+        tracked.read_again = False
         try:
             snapshot = self.read_snapshot(zone)
         except SpeakerUnavailable as err:
@@ -315,51 +368,53 @@ class Poller:
             tracked.unavailable = False
         playing = now_playing(snapshot)
         change = change_type(tracked.playing, playing)
-        if change is None and tracked.regrouped:
+        if change is None and group_changed(tracked.published, zone):
             change = EventType.STATE
         if change is None:
             return True
         if change is EventType.TRACK and self.overloaded() and tracked.deferrals < _MAX_DEFERRALS:
             tracked.deferrals += 1
-            self.counters.deferred_renders += 1
-            tracked.event_pending = True  # read again next pass: no new event may come
+            with self._lock:
+                self.counters.deferred_renders += 1
+            tracked.read_again = True  # at the next poll: no new event may come
             return True
         tracked.deferrals = 0
-        tracked.regrouped = False
         self._apply(tracked, playing, change)
         return True
 
     def _unavailable(self, tracked: _Tracked, err: SpeakerUnavailable) -> None:
-        self.counters.speaker_failures += 1
-        self.last_error = str(err)
         if not tracked.unavailable:
             log.warning("zone %s unavailable: %s", tracked.zone.zone_id, err)
         tracked.unavailable = True
         tracked.resubscribe_at = 0.0  # once it answers again, subscribe at once
-        # The speaker may have moved to another address: look for it again soon.
-        self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
+        with self._lock:
+            self.counters.speaker_failures += 1
+            self.last_error = str(err)
+            # The speaker may have moved to another address: look for it again soon.
+            self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
 
     def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType) -> None:
         zone = tracked.zone
         began = time.monotonic()
         previous = tracked.published
-        with self.write_lock:
-            if previous is not None and change is EventType.STATE:
-                images, art_hash = dict(previous.images), previous.art_hash
-            else:
-                try:
-                    renditions = self.pipeline.renditions(playing, zone.base_url)
-                except StorageError as err:
-                    # Keep the last good state published and read again next pass (no event may come).
-                    tracked.event_pending = True
+        if previous is not None and change is EventType.STATE:
+            images, art_hash, art_failed = dict(previous.images), previous.art_hash, False
+        else:
+            try:
+                renditions = self.pipeline.renditions(playing, zone.base_url, partial(self._reserve, tracked))
+            except StorageError as err:
+                # Keep the last good state published and read again at the next poll (no event may come).
+                tracked.read_again = True
+                with self._lock:
                     self.counters.storage_failures += 1
                     self.last_error = str(err)
-                    log.error(
-                        "zone %s: cannot store artwork, keeping the previous state: %s", zone.zone_id, err
-                    )
-                    return
-                images, art_hash = renditions.images, renditions.art_hash
-                self.counters.art_failures += renditions.art_failed
+                log.error("zone %s: cannot store artwork, keeping the previous state: %s", zone.zone_id, err)
+                return
+            images, art_hash, art_failed = renditions.images, renditions.art_hash, renditions.art_failed
+        with self._lock:
+            if self._zones.get(zone.zone_id) is not tracked:
+                return  # the zone went away while its art was rendered
+            self.counters.art_failures += art_failed
             state = ZoneState(
                 zone_id=zone.zone_id,
                 name=zone.name,
@@ -384,7 +439,7 @@ class Poller:
             self._pending[zone.zone_id] = (state, event)
             self.counters.changes += 1
             self._flush()
-            self._mirror_default_zone()
+        self._mirror_default_zone()
         log.info(
             "zone %s %s: %r by %r (%s, %s) in %d ms",
             zone.zone_id, event.value, playing.title, playing.artist, playing.source.value,
@@ -394,15 +449,20 @@ class Poller:
     def _mirror_default_zone(self) -> None:
         if self.qualia is None:
             return
-        zone_id = default_zone_id(self.default_zone, self._zones)
-        tracked = self._zones.get(zone_id or "")
-        if tracked is not None and tracked.published is not None:
-            square = tracked.published.images.get("square720")
+        # Looked up inside the mirror's lock: whichever worker copies last copies the latest image.
+        with self._qualia_lock:
+            with self._lock:
+                tracked = self._zones.get(default_zone_id(self.default_zone, self._zones) or "")
+                published = tracked.published if tracked is not None else None
+            square = published.images.get("square720") if published is not None else None
             if square:
                 self.qualia.update(square)
 
     def _flush(self) -> None:
-        """Publish removals and the latest pending state of each zone; on failure retry next tick."""
+        """Publish removals and the latest pending state of each zone; on failure retry next tick.
+
+        The caller holds `_lock`, so a zone's states reach Redis in the order they were made.
+        """
         for zone_id in list(self._removals):
             if not self._write(partial(self.publisher.remove, zone_id)):
                 return
@@ -440,26 +500,27 @@ class Poller:
         except OSError as err:
             log.warning("cannot touch heartbeat file %s: %s", self.heartbeat_file, err)
         modes = self.zone_modes()
-        payload = {
-            "pid": os.getpid(),
-            "started_at": self._started_at_ms,
-            "mode": "events" if modes and set(modes.values()) == {"events"} else "polling",
-            "zones": modes,
-            "counters": vars(self.counters),
-            "overloaded": self.overloaded(),
-            "load_samples": self.load.samples if self.load else 0,
-            "last_error": self.last_error,
-        }
-        ttl_seconds = max(10, int(self.poll_interval_seconds * 5))
-        try:
-            intact = self.publisher.heartbeat(payload, ttl_seconds)
-        except PublishError as err:
-            self._redis_failed(err)
-            return
-        self._redis_answered()
-        if not intact and self._redis_held_data:
-            self._reassert()
-        self._redis_held_data = True
+        with self._lock:
+            payload = {
+                "pid": os.getpid(),
+                "started_at": self._started_at_ms,
+                "mode": "events" if modes and set(modes.values()) == {"events"} else "polling",
+                "zones": modes,
+                "counters": dict(vars(self.counters)),
+                "overloaded": self.overloaded(),
+                "load_samples": self.load.samples if self.load else 0,
+                "last_error": self.last_error,
+            }
+            ttl_seconds = max(10, int(self.poll_interval_seconds * 5))
+            try:
+                intact = self.publisher.heartbeat(payload, ttl_seconds)
+            except PublishError as err:
+                self._redis_failed(err)
+                return
+            self._redis_answered()
+            if not intact and self._redis_held_data:
+                self._reassert()
+            self._redis_held_data = True
 
     def _reassert(self) -> None:
         """Redis came back empty (it keeps nothing on disk): write every zone's state again."""
