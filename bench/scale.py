@@ -1,7 +1,8 @@
 """Scale: 32 zones changing every 2 s for a minute (events mode), against one zone at the same pace.
 
-Then the headroom: the same 32 zones at four times the pace, once with the default ZONE_WORKERS and
-once with a single worker (the sequential loop the poller had before), in the same run.
+Then the headroom: the same 32 zones at three times the pace, once with the default ZONE_WORKERS
+and once with a single worker (the sequential loop the poller had before), in the same run. (At
+four times the pace the emulated household, Redis and the poller together need more than 2 cores.)
 
 The household runs in this process; a driver thread changes the tracks, staggered over the interval
 (like fakesonos' load mode, but recording when each change was made), with covers from a pool of
@@ -22,7 +23,7 @@ from fakesonos.load import load_track
 BENCH = "scale"
 INTERVAL_SECONDS = 2.0
 TARGET_RATIO = 2.0
-HEADROOM_PACE = 4  # times the scale target's pace: 64 changes a second over 32 zones
+HEADROOM_PACE = 3  # times the scale target's pace: 48 changes a second, short of what 2 cores serve
 DEFAULT_WORKERS = "4"  # ZONE_WORKERS' default
 
 
@@ -113,13 +114,13 @@ def run(quick: bool = False) -> list[Result]:
         Result(
             BENCH,
             f"headroom: 32 zones at {HEADROOM_PACE}× the pace ({rate:.0f} changes/s), "
-            f"ZONE_WORKERS={DEFAULT_WORKERS}: changes published",
-            100 * (pooled_made - pooled_missing) / pooled_made,
-            "%",
-            baseline=f"ZONE_WORKERS=1 (one zone at a time): "
-            f"{100 * (single_made - single_missing) / single_made:.0f} %, p50 {median(single):.0f} ms",
-            detail=f"{pooled_missing} of {pooled_made} superseded before they were published "
-            f"(the latest state wins); p50 {median(pooled):.0f} ms, p95 {percentile(pooled, 95):.0f} ms; "
-            f"{fast_seconds} s each, same run",
+            f"ZONE_WORKERS={DEFAULT_WORKERS}: p95 latency",
+            percentile(pooled, 95),
+            "ms",
+            baseline=f"ZONE_WORKERS=1 (one zone at a time): p95 {percentile(single, 95):.0f} ms, "
+            f"{single_missing} of {single_made} superseded",
+            detail=f"p50 {median(pooled):.0f} ms (one worker {median(single):.0f} ms), "
+            f"{pooled_missing} of {pooled_made} superseded before they were published "
+            f"(the latest state wins); {fast_seconds} s each, same run",
         ),
     ]
