@@ -19,12 +19,13 @@ import time
 from bench.common import Result, Stack, check, median, percentile
 from bench.household import StreamWatcher, poller_stack
 from fakesonos.load import load_track
+from poller.config import Settings
 
 BENCH = "scale"
 INTERVAL_SECONDS = 2.0
 TARGET_RATIO = 2.0
 HEADROOM_PACE = 3  # times the scale target's pace: 48 changes a second, short of what 2 cores serve
-DEFAULT_WORKERS = "4"  # ZONE_WORKERS' default
+DEFAULT_WORKERS = str(Settings.zone_workers)
 
 
 def _drive(

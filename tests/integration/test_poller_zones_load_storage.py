@@ -101,6 +101,24 @@ def test_overload_is_logged_and_load_is_sampled_per_interval_not_per_loop(
     assert beat["load_samples"] == 1, "psutil/cgroup sampled once per RESOURCE_CHECK_INTERVAL_SECONDS"
 
 
+def test_a_track_change_put_off_while_overloaded_is_still_published_to_a_subscribed_zone(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    household = fake_household("Living Room")
+    household.speaker("living-room").set_track(track("Before The Load"))
+    poller = pollers.start(
+        household,
+        POLL_INTERVAL_SECONDS="0.2",
+        MEMORY_THRESHOLD_PERCENT="1",  # overloaded from the first sample: track renders are put off
+    )
+    wait_for_title(client, "living-room", "Before The Load", poller, timeout_seconds=15)
+    wait_for(lambda: (heartbeat(client) or {}).get("mode") == "events", 15, what="events mode")
+    # One NOTIFY arrives for the change; the reads that follow it must come from the poller itself.
+    household.speaker("living-room").set_track(track("Put Off"))
+    wait_for_title(client, "living-room", "Put Off", poller, timeout_seconds=15)
+    assert (heartbeat(client) or {})["counters"]["deferred_renders"] >= 1
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 4 MiB file system for the artwork volume (a tmpfs; needs root, as in CI)."""

@@ -89,7 +89,7 @@ class Settings:
             default_zone=default_zone(env),
             qualia_mount=env.text("QUALIA_MOUNT", ""),
             speaker_timeout_seconds=env.number("SPEAKER_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=60),
-            zone_workers=env.integer("ZONE_WORKERS", 4, minimum=1, maximum=32),
+            zone_workers=env.integer("ZONE_WORKERS", cls.zone_workers, minimum=1, maximum=32),
             heartbeat_file=Path(env.text("POLLER_HEARTBEAT_FILE", str(cls.heartbeat_file))),
             watchdog_seconds=env.number("WATCHDOG_SECONDS", 0.0, minimum=0, maximum=86400),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),

@@ -204,9 +204,9 @@ class Poller:
 
     def _seconds_until_due(self) -> float:
         idle = [t for z, t in self._zones.items() if not self._workers.busy(z)]
-        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in idle)]
         if any(t.event_pending for t in idle):
             return 0.0
+        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in idle)]
         if self.load is not None:
             due.append(self._next_load_check)
         # Wake at least once per poll interval, so the heartbeat and the watchdog stay fresh.
