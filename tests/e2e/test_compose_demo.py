@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -48,9 +49,11 @@ def stack() -> Iterator[ComposeStack]:
     answer on the same host.
     """
     require_engine()
-    speakers = {zone: f"{SPEAKER_BLOCK}.{n}" for n, zone in enumerate(ZONES, start=2)}
+    speakers = [f"{SPEAKER_BLOCK}.{n}={room}" for n, room in enumerate(ZONES.values(), start=2)]
+    # A stereo pair and a sub, which must never show up as rooms.
+    speakers += [f"{SPEAKER_BLOCK}.4=Kitchen+right", f"{SPEAKER_BLOCK}.5=Living Room+sub"]
     settings = {
-        "FAKESONOS_SPEAKERS": ",".join(f"{speakers[zone]}={room}" for zone, room in ZONES.items()),
+        "FAKESONOS_SPEAKERS": ",".join(speakers),
         "FAKESONOS_HOUSEHOLD_ID": HOUSEHOLD,
         "FAKESONOS_SSDP": "on",
         "SONOS_HOUSEHOLD": HOUSEHOLD,
@@ -209,6 +212,51 @@ def test_a_track_change_reaches_redis_and_the_zone_image(stack: ComposeStack):
     status, body = http_get(artwork_url(stack, "/"))
     assert status == 200
     assert b"<html" in body.lower()
+
+
+def control_post(stack: ComposeStack, path: str, body: object = None) -> None:
+    conn = control(stack)
+    try:
+        conn.request("POST", path, json.dumps(body or {}), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 200, (path, response.status, response.read())
+        response.read()
+    finally:
+        conn.close()
+
+
+def test_the_kitchens_urls_follow_it_into_a_group_and_out_again_without_a_404(stack: ComposeStack):
+    rooms_api = json.loads(http_get(artwork_url(stack, "/api/zones"))[1])["rooms"]
+    assert [(r["id"], r["group"]) for r in rooms_api] == [
+        ("kitchen", "kitchen"),
+        ("living-room", "living-room"),
+    ]
+    kitchen_urls = ("/api/zones/kitchen", "/zones/kitchen/square720.bmp", "/zones/kitchen/jpeg720.jpg")
+    statuses: list[int] = []
+
+    def kitchen_title() -> str:
+        for path in kitchen_urls:
+            try:
+                statuses.append(http_get(artwork_url(stack, path))[0])
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+        return str(json.loads(http_get(artwork_url(stack, "/api/zones/kitchen"))[1])["title"])
+
+    shared = f"Shared {uuid.uuid4().hex[:8]}"
+    set_track(stack, "living-room", shared)
+    control_post(stack, "/groups", {"coordinator": "living-room", "members": ["kitchen"]})
+    wait_for(lambda: kitchen_title() == shared, timeout_seconds=30, interval_seconds=0.2,
+             what=lambda: f"the kitchen shows its group's track\n{stack.logs()}")  # fmt: skip
+    kitchen = json.loads(http_get(artwork_url(stack, "/api/zones/kitchen"))[1])
+    assert (kitchen["room"], kitchen["group"]) == ("kitchen", "living-room")
+    assert stack.redis_hash("sonos:rooms") == {"kitchen": "living-room", "living-room": "living-room"}
+
+    control_post(stack, "/speakers/kitchen/ungroup")
+    own = f"Own {uuid.uuid4().hex[:8]}"
+    set_track(stack, "kitchen", own)
+    wait_for(lambda: kitchen_title() == own, timeout_seconds=30, interval_seconds=0.2,
+             what=lambda: f"the kitchen's own track again\n{stack.logs()}")  # fmt: skip
+    assert set(statuses) == {200}, "a kitchen URL answered something else than 200 while it regrouped"
 
 
 def run_load(url: str, seconds: int, connections: int) -> dict[str, int]:

@@ -271,3 +271,16 @@ def test_the_artwork_service_warns_once_when_the_memory_cgroup_is_off(stack: Com
         assert "cmdline.txt" in text
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60, check=False)
+
+
+def test_the_poller_image_has_fonts_for_every_script_and_raqm_layout(stack: ComposeStack):
+    require_engine()
+    probe = (
+        "from PIL import features; from poller.text import font_for, installed_fonts; "
+        "print(len(installed_fonts()), features.check('raqm'), "
+        "[font_for(c) for c in 'aДΩשع東'], font_for('\U0001f389'))"
+    )
+    result = run_once(stack, "--entrypoint", "python", "poller", "-c", probe)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "2 True [0, 0, 0, 0, 0, 1] None"

@@ -215,3 +215,22 @@ def test_close_unsubscribes_and_stops_the_background_thread(make_cache, raw):
 
     assert raw.pubsub_numsub(KEYS.changes) == [(KEYS.changes, 0)]
     assert not cache.following
+
+
+@pytest.mark.parametrize("following", [True, False], ids=["from the copy", "from redis"])
+def test_a_room_resolves_to_its_group_at_once_when_the_poller_moves_it(
+    make_cache, redis_url: str, raw, following: bool
+):
+    publisher = RedisPublisher(raw, KEYS)
+    seed_zone(redis_url, make_zone("living-room", title="Shared Song"))
+    seed_zone(redis_url, make_zone("kitchen", title="Kitchen Song"))
+    publisher.publish_rooms({"living-room": "living-room", "kitchen": "kitchen"})
+    cache = make_cache(start=following)
+    assert cache.get("kitchen").title == "Kitchen Song"
+
+    publisher.publish_rooms({"living-room": "living-room", "kitchen": "living-room"})
+
+    kitchen = cache.get("kitchen")
+    assert (kitchen.zone_id, kitchen.title) == ("living-room", "Shared Song")
+    assert cache.rooms() == {"living-room": "living-room", "kitchen": "living-room"}
+    assert cache.get("office") is None

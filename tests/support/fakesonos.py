@@ -13,7 +13,7 @@ from typing import Any
 import soco
 import soco.events
 
-from fakesonos import Household
+from fakesonos import Bond, Household
 
 DEFAULT_ROOMS = ("Living Room", "Kitchen")
 
@@ -30,11 +30,19 @@ def reset_soco() -> None:
     soco.SoCo.zone_group_states.clear()
 
 
-def start_household(next_ip: Callable[[], str], rooms: Sequence[str] = DEFAULT_ROOMS) -> Household:
-    """A started household with one speaker per room, each on a fresh `127.0.X.N:1400`."""
+def start_household(
+    next_ip: Callable[[], str], rooms: Sequence[str | tuple[str, Bond]] = DEFAULT_ROOMS
+) -> Household:
+    """A started household with one speaker per room, each on a fresh `127.0.X.N:1400`.
+
+    `("Living Room", Bond.SUB)` after "Living Room" adds a speaker bonded to that room.
+    """
     household = Household(unique_household_id())
     for room in rooms:
-        household.add_speaker(next_ip(), room)
+        if isinstance(room, tuple):
+            household.add_speaker(next_ip(), room[0], bond=room[1])
+        else:
+            household.add_speaker(next_ip(), room)
     return household.start()
 
 

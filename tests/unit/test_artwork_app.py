@@ -200,7 +200,7 @@ def test_the_configured_default_zone_is_named_in_the_list(redis_url: str, art_ro
     with running_app(settings) as app:
         body = _json(fetch(app.test_client(), "/api/zones"))
 
-    assert body == {"default_zone": "study", "zones": []}
+    assert body == {"default_zone": "study", "zones": [], "rooms": []}
 
 
 def test_a_malformed_zone_is_left_out_of_the_list_and_is_a_503_on_its_own(

@@ -9,6 +9,7 @@ import pytest
 from artwork.payloads import (
     body_etag,
     json_body,
+    rooms_payload,
     split_image_filename,
     zone_payload,
     zone_rendition,
@@ -16,7 +17,7 @@ from artwork.payloads import (
 )
 from contract.layout import rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from contract.zone import ZoneState, default_zone_id
+from contract.zone import Member, ZoneState, default_zone_id
 
 SQUARE = BUILTIN_PROFILES["square720"]
 JPEG = BUILTIN_PROFILES["jpeg720"]
@@ -79,7 +80,36 @@ def test_the_zone_payload_adds_urls_for_configured_profiles_it_has():
         "square720": f"/art/{square.filename}",
         "jpeg720": f"/art/{jpeg.filename}",
     }
-    assert {k: v for k, v in payload.items() if not k.endswith("_urls")} == zone.to_json_dict()
+    rest = {k: v for k, v in payload.items() if not k.endswith("_urls")}
+    assert rest == {**zone.to_json_dict(), "room": "living-room", "group": "living-room", "rooms": []}
+
+
+def test_a_room_in_a_group_gets_the_groups_state_with_image_urls_of_its_own():
+    square = rendition_name("src", SQUARE)
+    members = (Member("RINCON_1", "Living Room"), Member("RINCON_2", "Kitchen"))
+    zone = _zone({"square720": square.relpath}).with_changes(members=members)
+
+    payload = zone_payload(zone, [SQUARE], room="kitchen")
+
+    assert (payload["room"], payload["group"], payload["id"]) == ("kitchen", "living-room", "living-room")
+    assert payload["image_urls"] == {"square720": "/zones/kitchen/square720.bmp"}
+    assert payload["rooms"] == [
+        {"id": "living-room", "name": "Living Room"},
+        {"id": "kitchen", "name": "Kitchen"},
+    ]
+
+
+def test_the_room_list_follows_the_room_map_over_members_that_lag_a_move():
+    living = _zone({}).with_changes(members=(Member("RINCON_1", "Living Room"),))
+    kitchen = _zone({}, "kitchen").with_changes(name="Kitchen", members=(Member("RINCON_2", "Kitchen"),))
+    # Kitchen has just joined Living Room: the map says so before Living Room's members do.
+    rooms = {"living-room": "living-room", "kitchen": "living-room", "office": "living-room"}
+
+    assert rooms_payload([living, kitchen], rooms) == [
+        {"id": "kitchen", "name": "Kitchen", "group": "living-room"},
+        {"id": "living-room", "name": "Living Room", "group": "living-room"},
+        {"id": "office", "name": "office", "group": "living-room"},
+    ]
 
 
 def test_the_default_zone_is_the_configured_one_or_else_the_first():
@@ -89,10 +119,11 @@ def test_the_default_zone_is_the_configured_one_or_else_the_first():
 
 
 def test_the_zone_list_names_the_default_zone():
-    payload = zones_payload([_zone({}, "bath"), _zone({}, "kitchen")], [SQUARE], "")
+    payload = zones_payload([_zone({}, "bath"), _zone({}, "kitchen")], [SQUARE], "", {})
 
     assert payload["default_zone"] == "bath"
     assert [z["id"] for z in payload["zones"]] == ["bath", "kitchen"]
+    assert [r["id"] for r in payload["rooms"]] == ["bath", "kitchen"]
 
 
 def test_equal_payloads_give_equal_bytes_and_etags():

@@ -5,15 +5,23 @@ from __future__ import annotations
 import pytest
 
 from contract.errors import ConfigError
-from fakesonos.cli import Config, SpeakerSpec, main, parse_config
+from fakesonos import Bond
+from fakesonos.cli import Config, SpeakerSpec, build_household, main, parse_config
 from fakesonos.scenario import load_scenario
 
 
-def test_defaults_are_two_speakers_demo_on_and_local_control():
+def test_defaults_are_two_rooms_with_bonded_speakers_demo_on_and_local_control():
     config = parse_config([], {})
 
     assert config == Config(
-        speakers=(SpeakerSpec("127.0.0.2", 1400, "Living Room"), SpeakerSpec("127.0.0.3", 1400, "Kitchen")),
+        speakers=(
+            SpeakerSpec("127.0.0.2", 1400, "Living Room"),
+            SpeakerSpec("127.0.0.3", 1400, "Kitchen"),
+            SpeakerSpec("127.0.0.4", 1400, "Living Room", Bond.SUB),
+            SpeakerSpec("127.0.0.5", 1400, "Living Room", Bond.SURROUND_LEFT),
+            SpeakerSpec("127.0.0.6", 1400, "Living Room", Bond.SURROUND_RIGHT),
+            SpeakerSpec("127.0.0.7", 1400, "Kitchen", Bond.RIGHT),
+        ),
         control=("127.0.0.1", 5005),
         demo=True,
         demo_interval_seconds=8.0,
@@ -147,3 +155,33 @@ def test_bad_scenario_and_load_options_exit_2(argv, message, capsys):
 def test_parse_config_raises_config_error():
     with pytest.raises(ConfigError, match="household id"):
         parse_config(["--household-id", "has space"], {})
+
+
+def test_a_speaker_can_be_bonded_to_a_room_by_a_suffix():
+    config = parse_config(
+        [
+            "--speaker",
+            "127.0.0.2=Living Room",
+            "--speaker",
+            "127.0.0.3=Living Room+sub",
+            "--speaker",
+            "127.0.0.4=C++",
+        ],
+        {},
+    )
+
+    assert config.speakers == (
+        SpeakerSpec("127.0.0.2", 1400, "Living Room"),
+        SpeakerSpec("127.0.0.3", 1400, "Living Room", Bond.SUB),
+        SpeakerSpec("127.0.0.4", 1400, "C++"),
+    )
+
+
+def test_the_demo_household_has_a_home_theatre_set_and_a_stereo_pair():
+    household = build_household(parse_config(["--scenario", "demo"], {}))
+
+    groups = household.topology().groups
+    assert [(g.coordinator.room, sorted(str(m.bond) for m in g.members if m.bond)) for g in groups] == [
+        ("Living Room", ["sub", "surround-left", "surround-right"]),
+        ("Kitchen", ["right"]),
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from contract.zone import TransportState
-from fakesonos import Household, Track, UnknownSpeakerError
+from fakesonos import Bond, Household, Track, UnknownSpeakerError, upnp
 
 
 def household_of(*rooms: str) -> Household:
@@ -105,3 +107,56 @@ def test_track_uri_is_derived_and_stable():
     assert Track("Título", "A/B", "C").uri == "x-file-cifs://fakesonos/music/A%2FB/C/T%C3%ADtulo.mp3"
     with pytest.raises(ValueError, match="duration_seconds"):
         Track("t", duration_seconds=-1)
+
+
+def bonded_household() -> Household:
+    household = household_of("Living Room", "Kitchen")
+    household.add_speaker("127.0.0.4", "Living Room", bond=Bond.SUB)
+    household.add_speaker("127.0.0.5", "Living Room", bond=Bond.SURROUND_LEFT)
+    household.add_speaker("127.0.0.6", "Kitchen", bond=Bond.RIGHT)
+    return household
+
+
+def test_bonded_speakers_appear_as_real_ones_do_in_the_zone_group_state():
+    household = bonded_household()
+
+    groups = {
+        g.get("Coordinator"): g
+        for g in ET.fromstring(upnp.zone_group_state(household.topology())).iter("ZoneGroup")
+    }
+
+    living = groups[household.speaker("living-room").uid]
+    (main,) = living.findall("ZoneGroupMember")
+    assert main.get("Invisible") is None
+    assert "HTSatChanMapSet" in main.attrib
+    assert [(s.get("Location"), s.get("Invisible")) for s in main.findall("Satellite")] == [
+        ("http://127.0.0.4:1400/xml/device_description.xml", "1"),
+        ("http://127.0.0.5:1400/xml/device_description.xml", "1"),
+    ]
+    kitchen = groups[household.speaker("kitchen").uid]
+    assert [(m.get("ZoneName"), m.get("Invisible")) for m in kitchen.findall("ZoneGroupMember")] == [
+        ("Kitchen", None),
+        ("Kitchen", "1"),
+    ]
+    assert all("ChannelMapSet" in m.attrib for m in kitchen)
+
+
+def test_a_bonded_speaker_follows_its_room_into_groups_and_never_groups_alone():
+    household = bonded_household()
+    sub = household.speaker("127.0.0.4")
+
+    household.group("kitchen", ["living-room"])
+
+    assert household.coordinator_of(sub) is household.speaker("kitchen")
+    (group,) = household.topology().groups
+    assert {m.ip for m in group.members} == {f"127.0.0.{n}" for n in range(2, 7)}
+    with pytest.raises(ValueError, match="bonded"):
+        household.group(sub, ["kitchen"])
+    with pytest.raises(ValueError, match="bonded"):
+        household.ungroup(sub)
+    assert household.speaker("Living Room").ip == "127.0.0.2", "a room's name finds its main speaker"
+
+
+def test_a_bonded_speaker_needs_its_rooms_main_speaker():
+    with pytest.raises(ValueError, match="main speaker of 'Office'"):
+        household_of("Kitchen").add_speaker("127.0.0.9", "Office", bond=Bond.SUB)

@@ -14,7 +14,6 @@ from poller.render import (
     decode_art,
     largest_size,
     placeholder_art,
-    printable_text,
     render,
     render_all,
 )
@@ -120,11 +119,3 @@ def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
     with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
         assert base.mode == "RGB"
         assert base.getpixel((0, 0)) == (128, 128, 128)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("Café – Ñandú", "Cafe - Nandu"), ("“Quoted” — it’s", '"Quoted" - it\'s'), ("東京 Tokyo", "Tokyo")],
-)
-def test_captions_are_folded_to_what_the_builtin_font_can_draw(text, expected):
-    assert printable_text(text) == expected

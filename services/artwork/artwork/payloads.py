@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from contract.layout import ArtName, parse_art_relpath
@@ -43,25 +43,53 @@ def art_url(name: ArtName) -> str:
     return f"/art/{name.filename}"
 
 
-def zone_payload(zone: ZoneState, profiles: Iterable[Profile]) -> dict[str, Any]:
-    """The zone's JSON: the contract's fields plus URLs for every configured profile it has."""
+def zone_payload(zone: ZoneState, profiles: Iterable[Profile], room: str = "") -> dict[str, Any]:
+    """The zone's JSON as seen from a room of it (its coordinator's by default), with image URLs.
+
+    `room` is the id asked for, `group` the zone it resolved to; the image URLs keep the room, so
+    a display that follows them stays with its room whatever group it joins.
+    """
+    room = room or zone.zone_id
     image_urls: dict[str, str] = {}
     art_urls: dict[str, str] = {}
     for profile in profiles:
         name = zone_rendition(zone, profile)
         if name is not None:
-            image_urls[profile.name] = zone_image_url(zone.zone_id, profile)
+            image_urls[profile.name] = zone_image_url(room, profile)
             art_urls[profile.name] = art_url(name)
-    return {**zone.to_json_dict(), "image_urls": image_urls, "art_urls": art_urls}
+    return {
+        **zone.to_json_dict(),
+        "room": room,
+        "group": zone.zone_id,
+        "rooms": zone_rooms(zone),
+        "image_urls": image_urls,
+        "art_urls": art_urls,
+    }
+
+
+def zone_rooms(zone: ZoneState) -> list[dict[str, str]]:
+    """The rooms of a zone's group, by id and name, in name order."""
+    return [{"id": member.room_id, "name": member.name} for member in zone.members]
+
+
+def rooms_payload(zones: Sequence[ZoneState], rooms: Mapping[str, str]) -> list[dict[str, str]]:
+    """Every room with its name and the group it is in, sorted by name (the kiosk's picker)."""
+    found = {r["id"]: {**r, "group": zone.zone_id} for zone in zones for r in zone_rooms(zone)}
+    for zone in zones:  # a zone from a poller that wrote no members is still its own room
+        found.setdefault(zone.zone_id, {"id": zone.zone_id, "name": zone.name, "group": zone.zone_id})
+    for room, group in rooms.items():  # the map wins: a group's members may lag a move for a moment
+        found[room] = {"id": room, "name": found.get(room, {}).get("name", room), "group": group}
+    return sorted(found.values(), key=lambda r: (r["name"].casefold(), r["id"]))
 
 
 def zones_payload(
-    zones: Sequence[ZoneState], profiles: Sequence[Profile], default_zone: str
+    zones: Sequence[ZoneState], profiles: Sequence[Profile], default_zone: str, rooms: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The zone list's JSON."""
+    """The zone list's JSON: the groups, and every room with the group it is in."""
     return {
         "default_zone": default_zone_id(default_zone, [z.zone_id for z in zones]),
         "zones": [zone_payload(zone, profiles) for zone in zones],
+        "rooms": rooms_payload(zones, rooms),
     }
 
 

@@ -49,16 +49,17 @@ def readyz() -> Response:
 @bp.get("/api/zones")
 def list_zones() -> Response:
     """Every zone's now-playing state with image URLs."""
-    settings = services().settings
-    zones = services().zones.list()
-    return conditional_json(zones_payload(zones, settings.profiles, settings.default_zone))
+    app_services = services()
+    settings, source = app_services.settings, app_services.zones
+    zones, rooms = source.list(), source.rooms()
+    return conditional_json(zones_payload(zones, settings.profiles, settings.default_zone, rooms))
 
 
 @bp.get("/api/zones/<zone_id>")
 def get_zone(zone_id: str) -> Response:
-    """One zone's now-playing state with image URLs."""
+    """One zone's (or one room's group's) now-playing state with image URLs."""
     zone = known_zone(zone_id)
-    return conditional_json(zone_payload(zone, services().settings.profiles))
+    return conditional_json(zone_payload(zone, services().settings.profiles, room=zone_id))
 
 
 # Also the metric labels of these routes, for the fast path that answers them without Flask.
@@ -95,7 +96,7 @@ def _check_zone_id(zone_id: str) -> None:
 
 
 def known_zone(zone_id: str) -> ZoneState:
-    """The zone with that id, or a 404 for an invalid or unknown id (Redis is not asked for the former)."""
+    """The zone with that id, or the group of the room with that id; 404 for an invalid or unknown id."""
     _check_zone_id(zone_id)
     zone = services().zones.get(zone_id)
     if zone is None:

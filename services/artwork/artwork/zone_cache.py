@@ -26,7 +26,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import redis
 from redis.client import PubSub
@@ -152,6 +152,11 @@ class CachedZones:
         """Every valid zone id."""
         view = self._current()
         return view.ids() if view is not None else self._repository.ids()
+
+    def rooms(self) -> Mapping[str, str]:
+        """Room id -> the zone id of the group it is in."""
+        view = self._current()
+        return view.rooms if view is not None else self._repository.rooms()
 
     def ping(self) -> bool:
         """Whether Redis answers right now (always asked, never the copy)."""

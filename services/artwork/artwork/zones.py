@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import redis
@@ -52,13 +52,16 @@ class ZoneSource(Protocol):
     """Where the routes read zones from: Redis itself, or a worker's copy of it."""
 
     def get(self, zone_id: str) -> ZoneState | None:
-        """One zone, or None when it is unknown."""
+        """One zone, or the group a room is in; None when neither is known."""
 
     def list(self) -> list[ZoneState]:
         """Every readable zone, sorted by id."""
 
     def ids(self) -> tuple[str, ...]:
         """Every valid zone id."""
+
+    def rooms(self) -> Mapping[str, str]:
+        """Room id -> the zone id of the group it is in."""
 
     def ping(self) -> bool:
         """Whether Redis answers right now."""
@@ -69,13 +72,16 @@ class ZoneSource(Protocol):
 
 @dataclass(frozen=True)
 class ZoneView:
-    """The zones at one moment: decoded states by id, and the ids whose hash is malformed."""
+    """The zones at one moment: decoded states by id, the ids whose hash is malformed, and the rooms."""
 
     zones: Mapping[str, ZoneState]
     malformed: frozenset[str] = frozenset()
+    rooms: Mapping[str, str] = field(default_factory=dict)  # room id -> zone id
 
     @classmethod
-    def decode(cls, hashes: Mapping[str, Mapping[str, str]]) -> ZoneView:
+    def decode(
+        cls, hashes: Mapping[str, Mapping[str, str]], rooms: Mapping[str, str] | None = None
+    ) -> ZoneView:
         """Decode zone hashes by id; an empty hash is a zone that does not exist (any more)."""
         zones: dict[str, ZoneState] = {}
         malformed: set[str] = set()
@@ -87,18 +93,20 @@ class ZoneView:
                 malformed.add(zone_id)
             else:
                 zones[zone_id] = zone
-        return cls(zones, frozenset(malformed))
+        valid_rooms = {r: z for r, z in (rooms or {}).items() if ZONE_ID_RE.match(r) and ZONE_ID_RE.match(z)}
+        return cls(zones, frozenset(malformed), valid_rooms)
 
     def updated(self, fresh: ZoneView, zone_ids: Iterable[str]) -> ZoneView:
-        """This view with the entries of `zone_ids` replaced by what `fresh` says of them."""
+        """This view with the entries of `zone_ids` replaced by what `fresh` says of them, and its rooms."""
         replaced = set(zone_ids)
         zones = {k: v for k, v in self.zones.items() if k not in replaced}
         zones.update((k, v) for k, v in fresh.zones.items() if k in replaced)
         malformed = (self.malformed - replaced) | (fresh.malformed & replaced)
-        return ZoneView(zones, malformed)
+        return ZoneView(zones, malformed, fresh.rooms)
 
     def get(self, zone_id: str) -> ZoneState | None:
-        """One zone, or None when it is unknown; a malformed one cannot be read."""
+        """One zone, or the group a room is in; None when it is unknown; a malformed one cannot be read."""
+        zone_id = self.rooms.get(zone_id, zone_id)
         if zone_id in self.malformed:
             raise NowPlayingUnavailable("zone state is malformed")
         return self.zones.get(zone_id)
@@ -121,9 +129,16 @@ class ZoneRepository:
         self._keys = keys
 
     def get(self, zone_id: str) -> ZoneState | None:
-        """One zone, or None when it is unknown."""
+        """One zone, or the group a room is in; None when neither is known."""
         try:
-            raw = cast(Mapping[str, str], self._client.hgetall(self._keys.zone(zone_id)))
+            # Most ids name a zone (a room on its own, or a group's coordinator): one round trip.
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hget(self._keys.rooms, zone_id)
+            pipe.hgetall(self._keys.zone(zone_id))
+            group, raw = cast(tuple[str | None, Mapping[str, str]], pipe.execute())
+            if group is not None and group != zone_id and ZONE_ID_RE.match(group):
+                zone_id = group
+                raw = cast(Mapping[str, str], self._client.hgetall(self._keys.zone(group)))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         return ZoneView.decode({zone_id: raw}).get(zone_id)
@@ -140,12 +155,13 @@ class ZoneRepository:
                 zone_ids = (z for z in members if ZONE_ID_RE.match(z))
             wanted = sorted(zone_ids)
             pipe = self._client.pipeline(transaction=False)
+            pipe.hgetall(self._keys.rooms)
             for zone_id in wanted:
                 pipe.hgetall(self._keys.zone(zone_id))
-            hashes: list[Mapping[str, str]] = pipe.execute()
+            rooms, *hashes = cast(list[Mapping[str, str]], pipe.execute())
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
-        return ZoneView.decode(dict(zip(wanted, hashes, strict=True)))
+        return ZoneView.decode(dict(zip(wanted, hashes, strict=True)), rooms)
 
     def ids(self) -> tuple[str, ...]:
         """Every valid zone id."""
@@ -154,6 +170,10 @@ class ZoneRepository:
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         return tuple(z for z in members if ZONE_ID_RE.match(z))
+
+    def rooms(self) -> Mapping[str, str]:
+        """Room id -> the zone id of the group it is in."""
+        return self.read(()).rooms
 
     def ping(self) -> bool:
         """Whether Redis answers right now."""

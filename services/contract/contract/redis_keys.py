@@ -9,7 +9,8 @@ EVENTS_MAXLEN = 1000
 
 RESYNC_MESSAGE = '{"resync": true}'
 """Published on the changes channel after an edit that bypassed the poller (a FLUSHALL, a hand edit):
-subscribers that keep a copy of the zones read them all again. Every other message names its zone."""
+subscribers that keep a copy of the zones read them all again. A message that names no zone (this
+one, or `{"rooms": {...}}` after rooms moved between groups) asks for the same."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class RedisKeys:
     def zones(self) -> str:
         """Set of zone ids."""
         return f"{self.prefix}:zones"
+
+    @property
+    def rooms(self) -> str:
+        """Hash of room id -> the zone id of the group the room is in now."""
+        return f"{self.prefix}:rooms"
 
     def zone(self, zone_id: str) -> str:
         """Hash holding one zone's now-playing state."""

@@ -53,10 +53,15 @@ def zone_id_for(name: str, uid: str) -> str:
 
 @dataclass(frozen=True)
 class Member:
-    """One speaker in a zone's group."""
+    """One room in a zone's group, by its main speaker (bonded speakers are not members)."""
 
     uid: str
     name: str
+
+    @property
+    def room_id(self) -> str:
+        """The room's id: the slug of its name, as a zone id is the slug of its coordinator's room."""
+        return zone_id_for(self.name, self.uid)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ in-process API, a JSON control API, scenario files and a load mode drive what th
 
 from fakesonos.faults import ArtFault, SpeakerFault
 from fakesonos.household import FakeSpeaker, Household, UnknownSpeakerError
-from fakesonos.model import Cover, Source, Track
+from fakesonos.model import Bond, Cover, Source, Track
 
 __all__ = [
     "ArtFault",
+    "Bond",
     "Cover",
     "FakeSpeaker",
     "Household",

@@ -18,7 +18,7 @@ from contract.logs import LOG_LEVELS
 from fakesonos.control import DEFAULT_CONTROL_ADDRESS, ControlServer
 from fakesonos.household import Household
 from fakesonos.load import DEFAULT_FIRST_IP, DEFAULT_LOAD_INTERVAL_SECONDS, LoadDriver, load_addresses
-from fakesonos.model import SONOS_PORT
+from fakesonos.model import SONOS_PORT, Bond
 from fakesonos.scenario import Scenario, ScenarioPlayer, SpeakerSpec, apply_groups, load_scenario
 from fakesonos.ssdp import SsdpResponder
 
@@ -53,9 +53,14 @@ class Config:
 
 
 def parse_speaker(value: str, source: str) -> SpeakerSpec:
-    """Parse `ip[:port]=Room`; the ip must be an IPv4 literal because soco requires one."""
+    """Parse `ip[:port]=Room` or, for a bonded speaker, `ip[:port]=Room+sub` (any `Bond` value).
+
+    The ip must be an IPv4 literal because soco requires one.
+    """
     address, sep, room = value.partition("=")
-    room = room.strip()
+    name, plus, bond_name = room.strip().rpartition("+")
+    bond = Bond(bond_name) if plus and bond_name in set(Bond) else None
+    room = name.strip() if bond is not None else room.strip()
     if not sep or not room:
         raise ConfigError(
             f"{source}: {value!r} must look like 127.0.0.2=Living Room or 127.0.0.2:1400=Kitchen"
@@ -65,7 +70,8 @@ def parse_speaker(value: str, source: str) -> SpeakerSpec:
         ip = str(ipaddress.IPv4Address(host))
     except ValueError:
         raise ConfigError(f"{source}: {host!r} is not an IPv4 address (soco accepts only literals)") from None
-    return SpeakerSpec(ip, _port(port_text or str(SONOS_PORT), source, minimum=1), room)
+    port = _port(port_text or str(SONOS_PORT), source, minimum=1)
+    return SpeakerSpec(ip, port, room, bond)
 
 
 def parse_control(value: str, source: str) -> tuple[str, int]:
@@ -92,8 +98,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--speaker",
         action="append",
-        metavar="IP[:PORT]=ROOM",
-        help="a speaker (repeat; env FAKESONOS_SPEAKERS)",
+        metavar="IP[:PORT]=ROOM[+BOND]",
+        help="a speaker; +right, +sub, +surround-left or +surround-right bonds it to ROOM"
+        " (repeat; env FAKESONOS_SPEAKERS)",
     )
     parser.add_argument("--control", metavar="HOST:PORT", help="control API address (env FAKESONOS_CONTROL)")
     parser.add_argument(
@@ -230,7 +237,7 @@ def build_household(config: Config) -> Household:
     household = Household(config.household_id)
     for spec in config.speakers:
         try:
-            household.add_speaker(spec.ip, spec.room, port=spec.port)
+            household.add_speaker(spec.ip, spec.room, port=spec.port, bond=spec.bond)
         except ValueError as exc:
             raise ConfigError(f"speakers: {exc}") from None
     return household

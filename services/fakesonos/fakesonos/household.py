@@ -19,6 +19,7 @@ from fakesonos.events import Notification, Notifier, Subscription, event_body, n
 from fakesonos.faults import SpeakerFault
 from fakesonos.model import (
     SONOS_PORT,
+    Bond,
     GroupView,
     PlaybackView,
     SpeakerInfo,
@@ -346,19 +347,33 @@ class Household:
         self._sid_counter = 0
 
     def add_speaker(
-        self, ip: str, room: str, *, port: int = SONOS_PORT, uid: str | None = None
+        self,
+        ip: str,
+        room: str,
+        *,
+        port: int = SONOS_PORT,
+        uid: str | None = None,
+        bond: Bond | None = None,
     ) -> FakeSpeaker:
-        """Add a standalone, stopped speaker; call before `start()`."""
+        """Add a standalone, stopped speaker; call before `start()`.
+
+        With `bond`, the speaker joins the room's main speaker (added before it) as the second half of
+        a stereo pair or as a home-theatre satellite: it plays what the room plays and is no room.
+        """
         with self.lock:
             if self._serving:
                 raise RuntimeError("add speakers before start()")
-            info = SpeakerInfo(ip=ip, port=port, room=room, uid=uid or uid_for(ip, port))
+            uid = uid or uid_for(ip, port)
+            main = self._main_speaker_of(room) if bond is not None else None
+            if bond is not None and main is None:
+                raise ValueError(f"a bonded speaker needs the main speaker of {room!r} added before it")
+            info = SpeakerInfo(ip, port, room, uid, bond, main.uid if main is not None else "")
             for other in self._speakers.values():
                 if (other.ip, other.port) == (ip, port):
                     raise ValueError(f"two speakers on {ip}:{port}")
                 if other.uid == info.uid:
                     raise ValueError(f"two speakers with uid {info.uid}")
-                if other.zone_id == info.zone_id:
+                if bond is None and other.info.bond is None and other.zone_id == info.zone_id:
                     raise ValueError(
                         f"rooms {other.room!r} and {room!r} have the same zone id {info.zone_id!r}"
                     )
@@ -366,6 +381,9 @@ class Household:
             self._speakers[info.uid] = speaker
             self.topology_changed()
             return speaker
+
+    def _main_speaker_of(self, room: str) -> FakeSpeaker | None:
+        return next((s for s in self._speakers.values() if s.room == room and s.info.bond is None), None)
 
     @property
     def speakers(self) -> tuple[FakeSpeaker, ...]:
@@ -389,17 +407,13 @@ class Household:
         return f"http://{host}:{port}"
 
     def speaker(self, ref: FakeSpeaker | str) -> FakeSpeaker:
-        """Find a speaker by object, uid, ip, `ip:port`, zone id or room name."""
+        """Find a speaker by object, uid, ip, `ip:port`, or a room's zone id or name (its main speaker)."""
         if isinstance(ref, FakeSpeaker):
             return ref
         with self.lock:
             for speaker in self._speakers.values():
-                if ref in (
-                    speaker.uid,
-                    speaker.ip,
-                    f"{speaker.ip}:{speaker.port}",
-                    speaker.zone_id,
-                    speaker.room,
+                if ref in (speaker.uid, speaker.ip, f"{speaker.ip}:{speaker.port}") or (
+                    speaker.info.bond is None and ref in (speaker.zone_id, speaker.room)
                 ):
                     return speaker
         raise UnknownSpeakerError(f"no speaker {ref!r}")
@@ -407,13 +421,18 @@ class Household:
     def coordinator_of(self, ref: FakeSpeaker | str) -> FakeSpeaker:
         """The coordinator of the speaker's group (itself when standalone)."""
         with self.lock:
-            return self._speakers[self.speaker(ref)._coordinator_uid]
+            speaker = self.speaker(ref)
+            if speaker.info.bond is not None:
+                speaker = self._speakers[speaker.info.bonded_to]  # a bonded speaker follows its room
+            return self._speakers[speaker._coordinator_uid]
 
     def group(self, coordinator: FakeSpeaker | str, members: Iterable[FakeSpeaker | str]) -> None:
         """Make members join coordinator's group; a member's own former members become standalone."""
         with self.lock:
             leader = self.speaker(coordinator)
             joining = [self.speaker(ref) for ref in members]
+            if any(s.info.bond is not None for s in (leader, *joining)):
+                raise ValueError("a bonded speaker is grouped with its room, never on its own")
             if leader in joining:
                 raise ValueError(f"{leader.room!r} cannot be a member of its own group")
             self._detach(leader)
@@ -432,6 +451,8 @@ class Household:
         """A member leaves its group stopped; a coordinator dissolves its whole group."""
         with self.lock:
             speaker = self.speaker(ref)
+            if speaker.info.bond is not None:
+                raise ValueError("a bonded speaker leaves a group with its room, never on its own")
             for follower in self._followers(speaker):
                 self._make_standalone(follower)
             if speaker._coordinator_uid != speaker.uid:
@@ -445,8 +466,9 @@ class Household:
         with self.lock:
             groups = []
             for speaker in self._speakers.values():
-                if speaker._coordinator_uid == speaker.uid:
-                    members = (speaker.info, *(f.info for f in self._followers(speaker)))
+                if speaker._coordinator_uid == speaker.uid and speaker.info.bond is None:
+                    rooms = (speaker, *self._followers(speaker))
+                    members = tuple(s.info for room in rooms for s in (room, *self._bonded(room)))
                     groups.append(GroupView(coordinator=speaker.info, members=members))
             boot_seqs = {s.uid: s._boot_seq for s in self._speakers.values()}
             return Topology(self.household_id, tuple(groups), self._topology_version, boot_seqs)
@@ -490,7 +512,8 @@ class Household:
             for uid in dirty:
                 speaker = self._speakers[uid]
                 for each in (speaker, *self._followers(speaker)):
-                    affected[each.uid] = each
+                    for one in (each, *self._bonded(each)):
+                        affected[one.uid] = one
             for speaker in affected.values():
                 self._publish(speaker, "AVTransport")
             if self._topology_version != self._notified_topology_version:
@@ -565,7 +588,15 @@ class Household:
             self.send_event(speaker, subscription, document)
 
     def _followers(self, speaker: FakeSpeaker) -> list[FakeSpeaker]:
-        return [s for s in self._speakers.values() if s._coordinator_uid == speaker.uid and s is not speaker]
+        """The other rooms' main speakers in this speaker's group (bonded ones follow their room)."""
+        return [
+            s
+            for s in self._speakers.values()
+            if s._coordinator_uid == speaker.uid and s is not speaker and s.info.bond is None
+        ]
+
+    def _bonded(self, speaker: FakeSpeaker) -> list[FakeSpeaker]:
+        return [s for s in self._speakers.values() if s.info.bonded_to == speaker.uid]
 
     def _detach(self, speaker: FakeSpeaker) -> None:
         if speaker._coordinator_uid != speaker.uid:

@@ -46,7 +46,8 @@ class Track:
 
     `station` is the radio station name (GetMediaInfo's channel); `stream_content` is the radio's
     now-playing text, `"Artist - Title"` by default when both are given; `art_fault` makes the album-art
-    URL misbehave. A track has album art when it has a cover or an art fault.
+    URL misbehave. A track has album art when it has a cover or an art fault. `metadata`, when set,
+    is a TrackMetaData DIDL-Lite document reported verbatim, as recorded from a real speaker.
     """
 
     title: str
@@ -59,6 +60,7 @@ class Track:
     station: str = ""
     stream_content: str | None = None
     art_fault: ArtFault | None = None
+    metadata: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.duration_seconds <= MAX_DURATION_SECONDS:
@@ -125,6 +127,20 @@ def uid_for(ip: str, port: int) -> str:
     return f"RINCON_{digest}01400"
 
 
+class Bond(StrEnum):
+    """The part a bonded speaker plays in its room: never a room of its own, never grouped alone."""
+
+    RIGHT = "right"  # the second speaker of a stereo pair: an invisible group member
+    SUB = "sub"  # home theatre satellites: <Satellite> children of the room's main speaker
+    SURROUND_LEFT = "surround-left"
+    SURROUND_RIGHT = "surround-right"
+
+    @property
+    def is_satellite(self) -> bool:
+        """Home-theatre parts are listed inside their main speaker's entry; a stereo partner beside it."""
+        return self is not Bond.RIGHT
+
+
 @dataclass(frozen=True)
 class SpeakerInfo:
     """The fixed identity of one fake speaker."""
@@ -133,6 +149,8 @@ class SpeakerInfo:
     port: int
     room: str
     uid: str
+    bond: Bond | None = None  # None: a room's main speaker
+    bonded_to: str = ""  # uid of the room's main speaker, for a bonded one
 
     @property
     def base_url(self) -> str:

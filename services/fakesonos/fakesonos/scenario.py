@@ -24,7 +24,7 @@ from fakesonos.covers import (
 )
 from fakesonos.faults import ArtFault, SpeakerFault, parse_enum_name
 from fakesonos.household import Household, UnknownSpeakerError
-from fakesonos.model import SONOS_PORT, Source, Track
+from fakesonos.model import SONOS_PORT, Bond, Source, Track
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class SpeakerSpec:
     ip: str
     port: int
     room: str
+    bond: Bond | None = None  # part of the room's stereo pair or home-theatre set (`bond = "sub"`)
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,10 @@ def _speaker(entry: Mapping[str, Any], index: int, where: str) -> SpeakerSpec:
         raise ConfigError(
             f"{where}: address {address!r} must look like 127.0.0.2 or 127.0.0.2:1400"
         ) from None
-    return SpeakerSpec(ip, port, room)
+    bond_name = entry.get("bond")
+    if bond_name is not None and bond_name not in set(Bond):
+        raise ConfigError(f"{where}: bond must be one of {', '.join(Bond)}")
+    return SpeakerSpec(ip, port, room, Bond(bond_name) if bond_name is not None else None)
 
 
 def _step(entry: Mapping[str, Any], where: str) -> Step:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from fakesonos.model import PlaybackView, Source, SpeakerInfo, Topology, Track, art_token
+from fakesonos.model import Bond, PlaybackView, Source, SpeakerInfo, Topology, Track, art_token
 
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SOFTWARE_VERSION = "80.1-00000"
@@ -114,20 +114,59 @@ def device_description(info: SpeakerInfo) -> str:
 
 
 def zone_group_state(topology: Topology) -> str:
-    """The ZoneGroupState document; each Location is the speaker's exact address."""
+    """The ZoneGroupState document; each Location is the speaker's exact address.
+
+    Bonded speakers appear as real ones do: the second speaker of a stereo pair as an invisible
+    member beside its partner (both with `ChannelMapSet`), home-theatre satellites as invisible
+    `<Satellite>` children of the room's main speaker (which carries `HTSatChanMapSet`).
+    """
     groups = []
     for group in topology.groups:
         members = "".join(
-            f"<ZoneGroupMember UUID={attr(m.uid)} Location={attr(m.location)} ZoneName={attr(m.room)}"
-            f' Icon="x-rincon-roomicon:living" Configuration="1" SoftwareVersion="{SOFTWARE_VERSION}"'
-            f' BootSeq="{topology.boot_seqs.get(m.uid, DEFAULT_BOOT_SEQ)}"/>'
+            _zone_group_member(topology, m, group.members, "ZoneGroupMember")
             for m in group.members
+            if m.bond is None or not m.bond.is_satellite
         )
         group_id = f"{group.coordinator.uid}:{topology.version}"
         groups.append(
             f"<ZoneGroup Coordinator={attr(group.coordinator.uid)} ID={attr(group_id)}>{members}</ZoneGroup>"
         )
     return f"<ZoneGroupState><ZoneGroups>{''.join(groups)}</ZoneGroups><VanishedDevices/></ZoneGroupState>"
+
+
+# Channels of each bonded part in a ChannelMapSet / HTSatChanMapSet; a room's main speaker is "LF,RF".
+_CHANNELS = {
+    None: "LF,RF",
+    Bond.RIGHT: "RF,RF",
+    Bond.SUB: "SW",
+    Bond.SURROUND_LEFT: "LR",
+    Bond.SURROUND_RIGHT: "RR",
+}
+
+
+def _zone_group_member(
+    topology: Topology, info: SpeakerInfo, members: tuple[SpeakerInfo, ...], element: str
+) -> str:
+    main_uid = info.bonded_to or info.uid
+    bonded = [m for m in members if m.bonded_to == main_uid and m.bond is not None]
+    attrs = (
+        f"UUID={attr(info.uid)} Location={attr(info.location)} ZoneName={attr(info.room)}"
+        f' Icon="x-rincon-roomicon:living" Configuration="1" SoftwareVersion="{SOFTWARE_VERSION}"'
+        f' BootSeq="{topology.boot_seqs.get(info.uid, DEFAULT_BOOT_SEQ)}"'
+    )
+    if info.bond is not None:
+        attrs += ' Invisible="1"'
+    pair = [m for m in bonded if m.bond is Bond.RIGHT]
+    if pair and info.bond in (None, Bond.RIGHT):
+        channel_map = ";".join([f"{main_uid}:LF,LF", *(f"{m.uid}:{_CHANNELS[m.bond]}" for m in pair)])
+        attrs += f" ChannelMapSet={attr(channel_map)}"
+    satellites = [m for m in bonded if m.bond is not None and m.bond.is_satellite]
+    if info.bond is None and satellites:
+        channel_map = ";".join(f"{m.uid}:{_CHANNELS[m.bond]}" for m in (info, *satellites))
+        attrs += f" HTSatChanMapSet={attr(channel_map)}"
+        children = "".join(_zone_group_member(topology, m, members, "Satellite") for m in satellites)
+        return f"<{element} {attrs}>{children}</{element}>"
+    return f"<{element} {attrs}/>"
 
 
 def album_art_path(uri: str) -> str:
@@ -157,6 +196,8 @@ def _didl(item: str) -> str:
 
 def track_didl(track: Track, art_base_url: str = "") -> str:
     """TrackMetaData DIDL-Lite (before escaping) as a real speaker reports each source; "" for none."""
+    if track.metadata:
+        return track.metadata
     art_uri = art_url(track, art_base_url)
     art = f"<upnp:albumArtURI>{text(art_uri)}</upnp:albumArtURI>" if art_uri else ""
     if track.source is Source.RADIO:

@@ -23,7 +23,7 @@ from poller import sonos
 from poller.allocator import tune_malloc
 from poller.art import ArtFetcher
 from poller.config import Settings
-from poller.errors import StorageError
+from poller.errors import FontsMissing, StorageError
 from poller.events import Subscriptions, configure_listener
 from poller.housekeeping import sweep
 from poller.load import LoadMonitor
@@ -32,6 +32,7 @@ from poller.publisher import RedisPublisher, connect
 from poller.qualia import QualiaMirror
 from poller.service import Poller
 from poller.store import ArtworkStore
+from poller.text import installed_fonts
 
 log = logging.getLogger("poller")
 
@@ -59,6 +60,7 @@ def find_zones(settings: Settings) -> list[sonos.Zone]:
 def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any]:
     """All collaborators, wired; returns the poller and the Redis client to close."""
     sonos.configure_soco(settings.speaker_timeout_seconds)
+    installed_fonts()  # at start, not at the first title: a missing font is a broken install
     store = ArtworkStore(settings.artwork_dir)
     store.prepare()
     fetcher = ArtFetcher(settings.art_max_bytes, settings.art_timeout_seconds, stop)
@@ -115,7 +117,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
 
     try:
         poller, client = build_poller(settings, stop)
-    except StorageError as err:
+    except (StorageError, FontsMissing) as err:
         log.error("%s", err)
         return 1
 

@@ -19,3 +19,7 @@ class StorageError(PollerError):
 
 class PublishError(PollerError):
     """Redis could not be written."""
+
+
+class FontsMissing(PollerError):
+    """No font for titles is installed: text could only be drawn as boxes."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from html import unescape
 from xml.etree import ElementTree
 
 from contract.zone import EventType, Source, TransportState
+from poller.radio import StreamMetadata, describe
 
 _RADIO_PREFIXES = (
     "x-rincon-mp3radio:",
@@ -20,6 +21,8 @@ _RADIO_PREFIXES = (
 )
 _LIBRARY_PREFIXES = ("x-file-cifs:", "x-smb:", "x-rincon-playlist:")
 _UPNP_NS = "urn:schemas-upnp-org:metadata-1-0/upnp/"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_RINCON_NS = "urn:schemas-rinconnetworks-com:metadata-1-0/"
 _STREAMING_PREFIXES = ("x-sonos-http:", "x-sonos-spotify:", "x-sonosprog-http:", "http:", "https:")
 
 
@@ -36,12 +39,14 @@ class Snapshot:
     channel: str = ""
     duration: str = ""
     album_art: str = ""
+    stream: StreamMetadata | None = None  # the raw DIDL strings, for radio (None: use the fields above)
 
     @classmethod
     def from_soco(
         cls, track: Mapping[str, str], transport: Mapping[str, str], media: Mapping[str, str]
     ) -> Snapshot:
         """Build from soco's get_current_{track,transport,media}_info() dicts."""
+        didl = parse_didl(track.get("metadata") or "")
         return cls(
             transport_state=transport.get("current_transport_state", ""),
             track_uri=track.get("uri") or "",
@@ -52,20 +57,42 @@ class Snapshot:
             channel=media.get("channel") or "",
             duration=track.get("duration") or "",
             # soco drops the art of radio whose streamContent names an artist; the DIDL still has it.
-            album_art=track.get("album_art") or didl_album_art(track.get("metadata") or ""),
+            album_art=track.get("album_art") or didl.album_art,
+            # soco splits radio text its own way; poller.radio reads each provider's from the source.
+            stream=replace(didl.stream, channel=media.get("channel") or ""),
         )
 
 
-def didl_album_art(metadata: str) -> str:
-    """The first `upnp:albumArtURI` in a DIDL-Lite document, or empty."""
+@dataclass(frozen=True)
+class Didl:
+    """What displays need from a track's DIDL-Lite metadata."""
+
+    album_art: str = ""
+    stream: StreamMetadata = field(default_factory=StreamMetadata)
+
+
+def parse_didl(metadata: str) -> Didl:
+    """The album art and the raw texts of a DIDL-Lite document; empty when it is absent or broken."""
     if not metadata.startswith("<DIDL-Lite"):
-        return ""
+        return Didl()
     try:
         root = ElementTree.fromstring(metadata)  # noqa: S314 - expat refuses entity expansion bombs
     except ElementTree.ParseError:
-        return ""
-    art = root.find(f".//{{{_UPNP_NS}}}albumArtURI")
-    return (art.text or "").strip() if art is not None else ""
+        return Didl()
+
+    def first(namespace: str, tag: str) -> str:
+        found = root.find(f".//{{{namespace}}}{tag}")
+        return (found.text or "").strip() if found is not None else ""
+
+    return Didl(
+        album_art=first(_UPNP_NS, "albumArtURI"),
+        stream=StreamMetadata(
+            stream_content=first(_RINCON_NS, "streamContent"),
+            title=first(_DC_NS, "title"),
+            creator=first(_DC_NS, "creator"),
+            album=first(_UPNP_NS, "album"),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,13 +150,20 @@ def now_playing(snapshot: Snapshot) -> NowPlaying:
     if source in (Source.LINE_IN, Source.TV, Source.NONE):
         # These have no album art; any art URL would be stale or meaningless.
         return NowPlaying(state, source, title=snapshot.title, station=snapshot.channel)
+    title, artist, album, station = snapshot.title, snapshot.artist, snapshot.album, ""
+    if source is Source.RADIO:
+        raw = snapshot.stream or StreamMetadata(
+            title=snapshot.title, creator=snapshot.artist, album=snapshot.album, channel=snapshot.channel
+        )
+        radio = describe(raw)
+        title, artist, album, station = radio.title, radio.artist, radio.album, radio.station
     return NowPlaying(
         state=state,
         source=source,
-        title=snapshot.title,
-        artist=snapshot.artist,
-        album=snapshot.album,
-        station=snapshot.channel if source is Source.RADIO else "",
+        title=title,
+        artist=artist,
+        album=album,
+        station=station,
         duration=snapshot.duration,
         art_url=unescape(snapshot.album_art),
     )

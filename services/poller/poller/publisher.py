@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -41,6 +42,18 @@ class RedisPublisher:
             pipe.hset(self._keys.zone(state.zone_id), mapping=fields)  # type: ignore[arg-type]
             pipe.xadd(self._keys.events, entry, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
             pipe.publish(self._keys.changes, json.dumps(state.to_json_dict(), ensure_ascii=False))
+            pipe.execute()
+        except redis.RedisError as err:
+            raise PublishError(f"Redis write failed: {err}") from err
+
+    def publish_rooms(self, rooms: Mapping[str, str]) -> None:
+        """Replace the room map (room id -> zone id) and tell subscribers, in one MULTI/EXEC."""
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.delete(self._keys.rooms)
+            if rooms:
+                pipe.hset(self._keys.rooms, mapping=dict(rooms))  # type: ignore[arg-type]
+            pipe.publish(self._keys.changes, json.dumps({"rooms": dict(rooms)}, sort_keys=True))
             pipe.execute()
         except redis.RedisError as err:
             raise PublishError(f"Redis write failed: {err}") from err

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import unicodedata
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from contract.profiles import Profile
 from poller.errors import ArtRejected
+from poller.text import layout_line
 
 _DECODERS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
 _BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
@@ -117,11 +116,10 @@ def placeholder_art(label: str, size: tuple[int, int] = (720, 720)) -> Image.Ima
         colour = ImageOps.colorize(image, top, bottom)
     finally:
         image.close()
-    draw = ImageDraw.Draw(colour)
-    font = ImageFont.load_default(size=max(16, size[1] // 14))
-    draw.text(
-        (size[0] // 2, size[1] // 2), printable_text(label)[:40], fill=(235, 235, 235), font=font, anchor="mm"
-    )
+    margin = size[0] // 12
+    line = layout_line(label, max(16, size[1] // 14), size[0] - 2 * margin)
+    x = (size[0] - line.width) // 2
+    line.draw(ImageDraw.Draw(colour), x, size[1] // 2 - line.size * 2 // 3, x + line.width, (235, 235, 235))
     return colour
 
 
@@ -241,38 +239,12 @@ def _bar_composite(fits: _Fits, caption: Caption) -> Image.Image:
         (caption.artist, 34, (200, 200, 200)),
         (caption.album, 28, (150, 150, 150)),
     )
+    right = width - 24
     y = 70
     for text, size, fill in lines:
-        font = _font(size)
-        draw.text((x, y), _fit_text(draw, printable_text(text), font, width - x - 24), fill=fill, font=font)
+        layout_line(text, size, right - x).draw(draw, x, y, right, fill)
         y += size + 40
     return canvas
-
-
-@functools.lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Pillow's built-in font at a size, parsed once (it is read from embedded bytes each call)."""
-    return ImageFont.load_default(size=size)
-
-
-_PUNCTUATION = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
-
-
-def printable_text(text: str) -> str:
-    """Text the built-in font can draw: accents folded (Café -> Cafe), other non-ASCII dropped."""
-    folded = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION))
-    return "".join(c for c in folded if " " <= c <= "~").strip()
-
-
-def _fit_text(
-    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int
-) -> str:
-    """Shorten text with an ellipsis until it fits max_width pixels."""
-    if draw.textlength(text, font=font) <= max_width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > max_width:
-        text = text[:-1]
-    return text + "…"
 
 
 def _black_outside_circle(image: Image.Image) -> None:

@@ -28,6 +28,7 @@ from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
 from poller.qualia import QualiaMirror
+from poller.rooms import removable_zones, room_groups, rooms_to_store
 from poller.sonos import Zone
 from poller.workers import ZoneWorkers
 
@@ -113,6 +114,8 @@ class Poller:
     _zones: dict[str, _Tracked] = field(default_factory=dict)
     _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
     _removals: set[str] = field(default_factory=set)
+    _stored: set[str] = field(default_factory=set)  # zones whose state Redis holds
+    _stored_rooms: dict[str, str] = field(default_factory=dict)  # the room map Redis holds
     _redis_down: bool = False
     # The first beat of a run finds no key; that only means data was lost once Redis has held
     # something of ours: an earlier beat, or a published zone.
@@ -452,25 +455,37 @@ class Poller:
         # Looked up inside the mirror's lock: whichever worker copies last copies the latest image.
         with self._qualia_lock:
             with self._lock:
-                tracked = self._zones.get(default_zone_id(self.default_zone, self._zones) or "")
+                # DEFAULT_ZONE may name a room: the mirror follows it into whatever group it is in.
+                wanted = default_zone_id(self.default_zone, self._zones) or ""
+                tracked = self._zones.get(self._stored_rooms.get(wanted, wanted))
                 published = tracked.published if tracked is not None else None
             square = published.images.get("square720") if published is not None else None
             if square:
                 self.qualia.update(square)
 
     def _flush(self) -> None:
-        """Publish removals and the latest pending state of each zone; on failure retry next tick.
+        """Publish the latest pending state of each zone, then the room map, then removals.
 
-        The caller holds `_lock`, so a zone's states reach Redis in the order they were made.
+        The caller holds `_lock`, so a zone's states reach Redis in the order they were made. On a
+        failure the rest waits for the next tick. The order keeps every room pointing at a stored
+        zone (see `poller.rooms`).
         """
-        for zone_id in list(self._removals):
-            if not self._write(partial(self.publisher.remove, zone_id)):
-                return
-            self._removals.discard(zone_id)
         for zone_id, (state, event) in list(self._pending.items()):
             if not self._write(partial(self.publisher.publish, state, event)):
                 return
             del self._pending[zone_id]
+            self._stored.add(zone_id)
+        topology = room_groups((z, t.zone.members) for z, t in self._zones.items())
+        rooms = rooms_to_store(topology, self._stored_rooms, self._stored)
+        if rooms != self._stored_rooms:
+            if not self._write(partial(self.publisher.publish_rooms, rooms)):
+                return
+            self._stored_rooms = rooms
+        for zone_id in removable_zones(self._removals, rooms):
+            if not self._write(partial(self.publisher.remove, zone_id)):
+                return
+            self._removals.discard(zone_id)
+            self._stored.discard(zone_id)
 
     def _write(self, publish: Callable[[], None]) -> bool:
         try:
@@ -527,6 +542,8 @@ class Poller:
         states = [t.published for t in self._zones.values() if t.published is not None]
         if states:
             log.warning("Redis lost its state; re-asserting %d zone(s)", len(states))
+        self._stored.clear()
+        self._stored_rooms = {}
         for state in states:
             self._pending.setdefault(state.zone_id, (state, EventType.ZONE_ADDED))
         self._flush()

@@ -82,9 +82,10 @@ def resolve_zones(speakers: Iterable[Any], allow: tuple[str, ...], household: st
                 continue
             # One answering speaker describes its whole household, so seeds are only entry points.
             groups = speaker.all_groups
+            visible = speaker.visible_zones  # from the same cached topology read
             households_done.add(speaker_household)
             for group in groups:
-                zone = _zone_of(group, allow)
+                zone = _zone_of(group, allow, visible)
                 if zone is not None:
                     zones.setdefault(zone.coordinator_uid, zone)
         except _SOCO_ERRORS as err:
@@ -92,7 +93,7 @@ def resolve_zones(speakers: Iterable[Any], allow: tuple[str, ...], household: st
     return list(zones.values())
 
 
-def _zone_of(group: Any, allow: tuple[str, ...]) -> Zone | None:
+def _zone_of(group: Any, allow: tuple[str, ...], visible: set[Any]) -> Zone | None:
     coordinator = group.coordinator
     if coordinator is None:
         return None
@@ -100,8 +101,16 @@ def _zone_of(group: Any, allow: tuple[str, ...]) -> Zone | None:
     zone_id = zone_id_for(name, coordinator.uid)
     if allow and name not in allow and zone_id not in allow:
         return None
+    # Bonded speakers (the second of a stereo pair, a sub, surrounds) are invisible: not rooms.
     members = tuple(
-        sorted((Member(m.uid, m.player_name or m.uid) for m in group.members), key=lambda m: m.name)
+        sorted(
+            (
+                Member(m.uid, m.player_name or m.uid)
+                for m in group.members
+                if m in visible or m is coordinator
+            ),
+            key=lambda m: m.name,
+        )
     )
     return Zone(zone_id, name, coordinator.uid, members, coordinator)
 

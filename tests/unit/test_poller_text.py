@@ -1,0 +1,133 @@
+"""Titles in their own script on the bar panel: real fonts by coverage, raqm shaping, safe ellipses.
+
+A missing glyph draws nothing or the same box for every character, so two different titles of the
+same length and script that draw the same pixels mean the script was not drawn.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFont, features
+
+from contract.profiles import parse_profiles
+from poller.render import Caption, placeholder_art, render
+from poller.text import font_for, graphemes, installed_fonts, is_rtl, layout_line, runs, sized_font
+
+BAR = parse_profiles("bar320x960")[0]
+# The bar is drawn landscape (960x320) and turned; the text sits right of the 320 px art.
+TEXT_BOX = (320, 0, 960, 320)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fonts_installed() -> None:
+    """The fonts are Debian packages (the image and .ci/run install them); without them, say so."""
+    assert len(installed_fonts()) == 2, "apt-get install fonts-dejavu-core fonts-droid-fallback"
+
+
+def text_area(caption: Caption) -> Image.Image:
+    """The bar's text area as drawn for a caption, over plain black art."""
+    with Image.new("RGB", (720, 720)) as art:
+        data = render(art, BAR, caption)
+    with Image.open(io.BytesIO(data)) as bar:
+        landscape = bar.convert("RGB").transpose(Image.Transpose.ROTATE_270)
+    return landscape.crop(TEXT_BOX)
+
+
+def inked_pixels(image: Image.Image) -> int:
+    return sum(image.convert("L").point(lambda v: 255 if v > 60 else 0).histogram()[255:])
+
+
+def differ(first: Image.Image, second: Image.Image) -> bool:
+    return ImageChops.difference(first, second).getbbox() is not None
+
+
+@pytest.mark.parametrize(
+    ("script", "first", "second"),
+    [
+        ("CJK", ("夜に駆ける", "ヨルシカ"), ("春よ来い来", "松任谷由")),
+        ("Cyrillic", ("Кино Звезда", "Группа Кино"), ("Песня Ветра", "Земфира Рок")),
+        ("Greek", ("Τα παιδιά", "Χατζιδάκις"), ("Μια νύχτα", "Θεοδωράκης")),
+        ("Arabic", ("أنا لحبيبي", "فيروز"), ("يا ليل طال", "ماجدة")),
+        ("Hebrew", ("שיר לשלום", "להקת הנח"), ("ירושלים ש", "נעמי שמר")),
+        ("accented Latin", ("Café Noël", "Françoise"), ("Cafe Noel", "Francoise")),
+    ],
+)
+def test_titles_of_one_script_and_length_draw_differently(script, first, second):
+    assert [len(s) for s in first] == [len(s) for s in second], "same lengths, or the test proves less"
+    one, two = text_area(Caption(*first)), text_area(Caption(*second))
+
+    assert inked_pixels(one) > 500, f"{script} drew (almost) nothing"
+    assert inked_pixels(two) > 500, f"{script} drew (almost) nothing"
+    assert differ(one, two), f"{script} titles drew the same pixels: missing glyphs"
+
+
+def test_a_right_to_left_title_is_drawn_as_pillow_with_raqm_draws_it():
+    assert features.check("raqm"), "Pillow here has no raqm layout"
+    title = "أنا لحبيبي"
+    line = layout_line(title, 44, 600)
+    font = sized_font(font_for("أ") or 0, 44)
+    expected = Image.new("RGB", (640, 120))
+    ImageDraw.Draw(expected).text((616 - line.width, 10), title, fill=(255, 255, 255), font=font)
+    unshaped = Image.new("RGB", (640, 120))
+    basic = ImageFont.truetype(font.path, 44, layout_engine=ImageFont.Layout.BASIC)
+    ImageDraw.Draw(unshaped).text((616 - line.width, 10), title, fill=(255, 255, 255), font=basic)
+
+    drawn = Image.new("RGB", (640, 120))
+    line.draw(ImageDraw.Draw(drawn), 28, 10, 616, (255, 255, 255))
+
+    assert line.rtl
+    assert not differ(drawn, expected), "not what raqm lays out"
+    assert differ(drawn, unshaped), "shaping made no difference: the test would not catch its loss"
+
+
+def test_emoji_are_left_out_never_drawn_as_boxes():
+    with_emoji, without = text_area(Caption("Happy 🎉 Song")), text_area(Caption("Happy Song"))
+
+    assert not differ(with_emoji, without)
+    assert runs("Happy 🎉 Song")[1] == "🎉"
+
+
+def test_latin_and_cjk_in_one_title_use_one_font_each():
+    line_runs, dropped = runs("Tokyo 東京 Nights")
+
+    assert [r.text for r in line_runs] == ["Tokyo ", "東京 ", "Nights"]
+    assert line_runs[0].font_index == line_runs[2].font_index != line_runs[1].font_index
+    assert dropped == ""
+
+
+def test_a_shortened_title_ends_in_an_ellipsis_between_grapheme_clusters():
+    # Decomposed accents and a Devanagari conjunct: a code-point cut would strand a mark.
+    title = "Cafe\u0301 " * 12 + "नमस्ते"
+    line = layout_line(title, 44, 300)
+    shown = "".join(r.text for r in line.runs)
+
+    assert shown.endswith("…")
+    assert line.width <= 300
+    kept = shown[:-1]
+    assert graphemes(title.replace("Cafe\u0301", "Café"))[: len(graphemes(kept))] == graphemes(kept)
+    assert not kept.endswith("\u0301")
+    assert kept.rstrip() == kept
+
+
+def test_text_that_fits_is_kept_whole_with_its_accents():
+    line = layout_line("Ñandú — Café", 34, 600)
+
+    assert "".join(r.text for r in line.runs) == "Ñandú — Café"
+
+
+def test_direction_is_that_of_the_first_strong_character():
+    assert is_rtl("שלום world")
+    assert is_rtl("123 مرحبا")
+    assert not is_rtl("Hello שלום")
+    assert not is_rtl("東京")
+
+
+def test_placeholders_draw_their_label_in_its_script():
+    with placeholder_art("ラジオ") as first, placeholder_art("ラジヲ") as second:
+        # Same gradient seed is not guaranteed, so compare the label box against its own background.
+        assert differ(
+            first.crop((200, 300, 520, 420)), Image.new("RGB", (320, 120), first.getpixel((205, 305)))
+        )
+        assert first.size == second.size == (720, 720)
