@@ -7,9 +7,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from contract.profiles import BUILTIN_PROFILES
-from contract.zone import TransportState
+from contract.redis_keys import RedisKeys
+from contract.zone import Member, TransportState
+from poller.publisher import RedisPublisher
 from poller.render import Caption
 from tests.support.artwork import write_real_rendition
 from tests.support.gunicorn import REPO_ROOT, ArtworkServer, artwork_for_module, make_zone, seed_zone
@@ -45,11 +48,16 @@ def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def _play(
-    server: ArtworkServer, redis_url: str, title: str, colour: tuple[int, int, int], version: int
+    server: ArtworkServer,
+    redis_url: str,
+    title: str,
+    colour: tuple[int, int, int],
+    version: int,
+    **fields: object,
 ) -> str:
     caption = Caption(title, "Miles Davis", "Kind of Blue")
     name = write_real_rendition(server.artwork_dir, JPEG, colour=colour, caption=caption)
-    seed_zone(redis_url, make_zone("living-room", {"jpeg720": name}, title=title, version=version))
+    seed_zone(redis_url, make_zone("living-room", {"jpeg720": name}, title=title, version=version, **fields))
     return f"/art/{name.filename}"
 
 
@@ -104,3 +112,32 @@ def test_the_kiosk_shows_the_new_art_and_title_within_two_seconds_of_a_track_cha
     assert follow_seconds < FOLLOW_SECONDS
     assert 304 in statuses  # unchanged polls cost a 304
     assert screenshot.stat().st_size > 0
+
+
+@pytest.mark.timeout(90)
+def test_the_kiosk_picker_lists_rooms_and_a_grouped_room_shows_its_groups_track(
+    server: ArtworkServer, redis_url: str
+):
+    members = (Member("RINCON_1", "Living Room"), Member("RINCON_2", "Kitchen"))
+    art = _play(server, redis_url, "Shared Song", (200, 60, 40), version=5, members=members)
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        RedisPublisher(client, RedisKeys()).publish_rooms(
+            {"living-room": "living-room", "kitchen": "living-room"}
+        )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=kitchen")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
+            )
+            title = page.inner_text("#title")
+            options = page.eval_on_selector_all("#picker option", "els => els.map(e => [e.value, e.text])")
+            picked = page.eval_on_selector("#picker", "el => el.value")
+        finally:
+            browser.close()
+
+    assert title == "Shared Song"
+    assert options == [["kitchen", "Kitchen"], ["living-room", "Living Room"]]
+    assert picked == "kitchen"

@@ -31,6 +31,13 @@ def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         yield running
 
 
+@pytest.fixture(params=["events", "polling"])
+def pollers(request: pytest.FixtureRequest, pollers: PollerRunner) -> PollerRunner:
+    """With UPnP events (SONOS_EVENTS=on) and with polling only (off)."""
+    pollers.mode = request.param
+    return pollers
+
+
 @pytest.fixture
 def household(fake_household: Callable[..., Household]) -> Household:
     household = fake_household(
@@ -86,7 +93,7 @@ class RoomWatcher:
 def test_a_grouped_room_shows_its_groups_music_and_its_own_again_after_ungrouping(
     household: Household, client: redis.Redis, pollers: PollerRunner, server: ArtworkServer, redis_url: str
 ):
-    poller = pollers.start(household, DISCOVERY_INTERVAL_SECONDS="1", ARTWORK_DIR=str(server.artwork_dir))
+    poller = pollers.start(household, ARTWORK_DIR=str(server.artwork_dir))
     wait_for_title(client, "kitchen", "Kitchen Song", poller, timeout_seconds=15)
     wait_for_title(client, "living-room", "Living Song", poller, timeout_seconds=15)
     wait_for(
@@ -96,10 +103,10 @@ def test_a_grouped_room_shows_its_groups_music_and_its_own_again_after_ungroupin
 
     with RoomWatcher(server) as watcher:
         household.group("living-room", ["kitchen"])
-        # soco caches the topology for 5 s: the regroup is seen within about two discovery passes.
+        # At the default DISCOVERY_INTERVAL_SECONDS (60): the kitchen's own event tells of the regroup.
         wait_for(
             lambda: _title_of(server, "kitchen") == "Living Song",
-            20,
+            5,
             what=lambda: f"kitchen follows its group\n{poller.output()}",
         )
         kitchen = _json(server, "/api/zones/kitchen")
@@ -132,9 +139,10 @@ def test_a_grouped_room_shows_its_groups_music_and_its_own_again_after_ungroupin
 
         household.ungroup("kitchen")
         household.speaker("kitchen").set_track(track("Kitchen Again"))
+        # No event of a followed zone tells of it: the poller asks how rooms group every 5 s.
         wait_for(
             lambda: _title_of(server, "kitchen") == "Kitchen Again",
-            20,
+            10,
             what=lambda: f"the kitchen's own track again\n{poller.output()}",
         )
         kitchen = _json(server, "/api/zones/kitchen")

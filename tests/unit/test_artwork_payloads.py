@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
+from artwork.openapi import openapi_document
 from artwork.payloads import (
     body_etag,
     json_body,
@@ -134,3 +136,15 @@ def test_equal_payloads_give_equal_bytes_and_etags():
     assert json.loads(first) == {"a": "ü", "b": 1}
     assert body_etag(first) == body_etag(second)
     assert body_etag(first) != body_etag(json_body({"a": "u", "b": 1}))
+
+
+def test_the_zone_list_and_a_rooms_payload_follow_the_openapi_document():
+    members = (Member("RINCON_1", "Living Room"), Member("RINCON_2", "Kitchen"))
+    zone = _zone({"square720": rendition_name("src", SQUARE).relpath}).with_changes(members=members)
+    components = openapi_document([SQUARE])["components"]
+
+    def validate(payload: object, schema: str) -> None:
+        jsonschema.validate(payload, {"$ref": f"#/components/schemas/{schema}", "components": components})
+
+    validate(zones_payload([zone], [SQUARE], "", {"kitchen": "living-room"}), "ZoneList")
+    validate(zone_payload(zone, [SQUARE], room="kitchen"), "Zone")

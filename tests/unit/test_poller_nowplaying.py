@@ -10,6 +10,7 @@ from poller.nowplaying import (
     Snapshot,
     change_type,
     classify_source,
+    joined_another_group,
     now_playing,
     placeholder_label,
 )
@@ -106,3 +107,10 @@ def test_radio_art_is_read_from_the_didl_when_soco_leaves_it_empty():
 def test_missing_or_broken_didl_gives_no_art(metadata):
     track = {"uri": "x-rincon-mp3radio://radio", "metadata": metadata}
     assert Snapshot.from_soco(track, {}, {}).album_art == ""
+
+
+def test_a_speaker_that_points_at_another_coordinator_has_joined_its_group():
+    member = Snapshot("PLAYING", "x-rincon:RINCON_000E58C0FFEE01400", "x-rincon:RINCON_000E58C0FFEE01400")
+
+    assert joined_another_group(member)
+    assert not joined_another_group(library())

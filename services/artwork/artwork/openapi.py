@@ -53,11 +53,32 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
         "additionalProperties": {"type": "string"},
     }
     text = {"type": "string"}
+    zone_id = {"type": "string", "pattern": f"^{ZONE_ID_PATTERN}$"}
     return {
         "type": "object",
-        "required": ["id", "name", "state", "source", "title", "artist", "album", "image_urls", "art_urls"],
+        "required": [
+            "id",
+            "name",
+            "state",
+            "source",
+            "title",
+            "artist",
+            "album",
+            "room",
+            "group",
+            "rooms",
+            "image_urls",
+            "art_urls",
+        ],
         "properties": {
-            "id": {"type": "string", "pattern": f"^{ZONE_ID_PATTERN}$"},
+            "id": {**zone_id, "description": "the group's zone id (its coordinator's room)"},
+            "room": {**zone_id, "description": "the room or zone the URL named"},
+            "group": {**zone_id, "description": "the zone id of the group the room is in (= id)"},
+            "rooms": {
+                "type": "array",
+                "description": "the rooms of the group (bonded speakers are not rooms)",
+                "items": {"$ref": "#/components/schemas/RoomRef"},
+            },
             "name": text,
             "coordinator_uid": text,
             "members": {
@@ -76,7 +97,7 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
             "images": {"type": "object", "additionalProperties": {"type": "string"}},
             "version": {"type": "integer"},
             "updated_at": {"type": "integer", "description": "unix milliseconds"},
-            "image_urls": {**urls, "description": "no-cache URL of the zone's current image per profile"},
+            "image_urls": {**urls, "description": "no-cache URL of the room's current image per profile"},
             "art_urls": {**urls, "description": "immutable URL of the current rendition per profile"},
         },
     }
@@ -85,7 +106,14 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
 def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
     """The document; profile names and extensions are the configured ones."""
     names = [p.name for p in profiles]
-    zone_id = {"in": "path", "name": "zone_id", "required": True, "schema": {"type": "string"}}
+    text = {"type": "string"}
+    zone_id = {
+        "in": "path",
+        "name": "zone_id",
+        "required": True,
+        "description": "a zone id, or a room's id (its group answers)",
+        "schema": text,
+    }
     legacy_image = _IMAGE_RESPONSES | {"503": _UNAVAILABLE}
     return {
         "openapi": "3.1.0",
@@ -101,7 +129,7 @@ def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
         "paths": {
             "/": _get("Kiosk page", {"200": {"description": "HTML page"}, "304": _NOT_MODIFIED}),
             "/api/zones": _get(
-                "Every zone's now-playing state",
+                "Every zone's (group's) now-playing state, and every room with the group it is in",
                 {
                     "200": _json("Zones by id", {"$ref": "#/components/schemas/ZoneList"}),
                     "304": _NOT_MODIFIED,
@@ -110,17 +138,17 @@ def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
                 parameters=list(_ETAG_HEADERS.values()),
             ),
             "/api/zones/{zone_id}": _get(
-                "One zone's now-playing state",
+                "One zone's now-playing state; a room's id gives its group's, with `room` set",
                 {
                     "200": _json("The zone", {"$ref": "#/components/schemas/Zone"}),
                     "304": _NOT_MODIFIED,
-                    "404": _error("Unknown zone"),
+                    "404": _error("Unknown zone or room"),
                     "503": _UNAVAILABLE,
                 },
                 parameters=[zone_id, *_ETAG_HEADERS.values()],
             ),
             "/zones/{zone_id}/{filename}": _get(
-                "The zone's current image for a profile (Cache-Control: no-cache)",
+                "The zone's (or the room's group's) current image for a profile (Cache-Control: no-cache)",
                 _IMAGE_RESPONSES | {"503": _UNAVAILABLE},
                 head=True,
                 parameters=[
@@ -184,11 +212,26 @@ def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
                 "Zone": _zone_schema(names),
                 "ZoneList": {
                     "type": "object",
-                    "required": ["default_zone", "zones"],
+                    "required": ["default_zone", "zones", "rooms"],
                     "properties": {
                         "default_zone": {"type": ["string", "null"]},
                         "zones": {"type": "array", "items": {"$ref": "#/components/schemas/Zone"}},
+                        "rooms": {
+                            "type": "array",
+                            "description": "every room by name, with the zone id of its group",
+                            "items": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/RoomRef"},
+                                    {"type": "object", "required": ["group"], "properties": {"group": text}},
+                                ]
+                            },
+                        },
                     },
+                },
+                "RoomRef": {
+                    "type": "object",
+                    "required": ["id", "name"],
+                    "properties": {"id": text, "name": text},
                 },
                 "LegacyMetadata": {
                     "type": "object",

@@ -98,6 +98,9 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
         else None,
         default_zone=settings.default_zone,
         zone_workers=settings.zone_workers,
+        regroup=lambda zones: sonos.resolve_zones(
+            [zone.coordinator for zone in zones], settings.sonos_zones, settings.sonos_household, fresh=True
+        ),
     )
     return poller, client
 

@@ -169,6 +169,11 @@ def now_playing(snapshot: Snapshot) -> NowPlaying:
     )
 
 
+def joined_another_group(snapshot: Snapshot) -> bool:
+    """Whether the speaker read is a member of another group now (it points at that coordinator)."""
+    return snapshot.track_uri.startswith("x-rincon:") or snapshot.media_uri.startswith("x-rincon:")
+
+
 def change_type(previous: NowPlaying | None, current: NowPlaying) -> EventType | None:
     """`track` when the track changed, `state` when only the transport state did, else None."""
     if previous is None or previous.track_key != current.track_key:

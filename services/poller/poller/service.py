@@ -24,7 +24,7 @@ from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
 from poller.housekeeping import SweepResult
 from poller.load import LoadMonitor
-from poller.nowplaying import NowPlaying, Snapshot, change_type, now_playing
+from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
 from poller.qualia import QualiaMirror
@@ -103,6 +103,10 @@ class Poller:
     qualia: QualiaMirror | None = None
     default_zone: str = ""
     zone_workers: int = 4
+    # How the known speakers group now (None: only at discovery). Rooms group and ungroup all day,
+    # and no event of the zones we follow tells of a room leaving a group.
+    regroup: Callable[[list[Zone]], list[Zone]] | None = None
+    group_check_interval_seconds: float = 5.0
     wakeups: queue.Queue[Any] = field(default_factory=queue.Queue)
     clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     counters: Counters = field(default_factory=Counters)
@@ -121,6 +125,7 @@ class Poller:
     # something of ours: an earlier beat, or a published zone.
     _redis_held_data: bool = False
     _next_discovery: float = 0.0
+    _next_group_check: float = 0.0
     _next_housekeeping: float = 0.0
     _next_load_check: float = 0.0
     _last_tick: float = field(default_factory=time.monotonic)
@@ -192,6 +197,8 @@ class Poller:
             self.load.sample()
         if now >= self._next_discovery:
             self._refresh_zones()
+        elif now >= self._next_group_check:
+            self._check_groups()
         for zone_id, tracked in list(self._zones.items()):
             if self.stop.is_set():
                 return
@@ -209,7 +216,12 @@ class Poller:
         idle = [t for z, t in self._zones.items() if not self._workers.busy(z)]
         if any(t.event_pending for t in idle):
             return 0.0
-        due = [self._next_discovery, self._next_housekeeping, *(t.due_at for t in idle)]
+        due = [
+            self._next_discovery,
+            self._next_group_check,
+            self._next_housekeeping,
+            *(t.due_at for t in idle),
+        ]
         if self.load is not None:
             due.append(self._next_load_check)
         # Wake at least once per poll interval, so the heartbeat and the watchdog stay fresh.
@@ -327,8 +339,9 @@ class Poller:
             self.counters.renditions_evicted += result.renditions_evicted
 
     def _refresh_zones(self) -> None:
+        """Discovery: the configured seeds or SSDP, every DISCOVERY_INTERVAL_SECONDS."""
         self._next_discovery = time.monotonic() + self.discovery_interval_seconds
-        found = {zone.zone_id: zone for zone in self.find_zones()}
+        found = self.find_zones()
         if not found:
             # Speakers may still be booting (or the network coming up): look again soon.
             self._next_discovery = time.monotonic() + min(
@@ -336,6 +349,25 @@ class Poller:
             )
             log.warning("no zone answered; keeping %d known zone(s), looking again shortly", len(self._zones))
             return
+        self._track_zones(found)
+
+    def _check_groups(self) -> None:
+        """Ask the speakers already known how the household is grouped (one topology read, no SSDP)."""
+        self._next_group_check = time.monotonic() + self.group_check_interval_seconds
+        with self._lock:
+            # Speakers that answer first: one that hangs would hold up the loop until it times out.
+            zones = sorted(
+                (t.zone for t in self._zones.values()), key=lambda z: self._zones[z.zone_id].unavailable
+            )
+        if self.regroup is None or not zones:
+            return
+        found = self.regroup(zones)
+        if found:
+            self._track_zones(found)
+
+    def _track_zones(self, zones: list[Zone]) -> None:
+        """Follow the zones found: new ones are added, regrouped ones read again, vanished ones removed."""
+        found = {zone.zone_id: zone for zone in zones}
         gone = set(self._zones) - set(found)
         with self._lock:
             for zone_id, zone in found.items():
@@ -369,6 +401,11 @@ class Poller:
         if tracked.unavailable:
             log.info("zone %s answers again", zone.zone_id)
             tracked.unavailable = False
+        if joined_another_group(snapshot):
+            # Its coordinator now plays another group's music: regroup at once, publish nothing.
+            self._next_group_check = 0.0
+            self.wake()
+            return True
         playing = now_playing(snapshot)
         change = change_type(tracked.playing, playing)
         if change is None and group_changed(tracked.published, zone):
@@ -480,6 +517,9 @@ class Poller:
         if rooms != self._stored_rooms:
             if not self._write(partial(self.publisher.publish_rooms, rooms)):
                 return
+            for room, zone_id in sorted(rooms.items()):
+                if self._stored_rooms.get(room) not in (None, zone_id):
+                    log.info("room %s is in %s's group now", room, zone_id)
             self._stored_rooms = rooms
         for zone_id in removable_zones(self._removals, rooms):
             if not self._write(partial(self.publisher.remove, zone_id)):

@@ -71,8 +71,13 @@ def discover_speakers(timeout_seconds: float, household: str = "") -> list[Any]:
     return list(found or [])
 
 
-def resolve_zones(speakers: Iterable[Any], allow: tuple[str, ...], household: str) -> list[Zone]:
-    """Every group of the households the speakers belong to, named after their coordinators."""
+def resolve_zones(
+    speakers: Iterable[Any], allow: tuple[str, ...], household: str, *, fresh: bool = False
+) -> list[Zone]:
+    """Every group of the households the speakers belong to, named after their coordinators.
+
+    soco keeps a household's topology for 5 s; `fresh` reads it again (after a regroup was seen).
+    """
     zones: dict[str, Zone] = {}
     households_done: set[str] = set()
     for speaker in speakers:
@@ -81,6 +86,8 @@ def resolve_zones(speakers: Iterable[Any], allow: tuple[str, ...], household: st
             if (household and speaker_household != household) or speaker_household in households_done:
                 continue
             # One answering speaker describes its whole household, so seeds are only entry points.
+            if fresh:
+                speaker.zone_group_state.clear_cache()
             groups = speaker.all_groups
             visible = speaker.visible_zones  # from the same cached topology read
             households_done.add(speaker_household)
