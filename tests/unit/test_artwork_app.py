@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from gunicorn.http.wsgi import FileWrapper  # type: ignore[import-untyped]
@@ -21,6 +22,8 @@ from artwork.state import services
 from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES, Profile
+from contract.redis_keys import RedisKeys
+from poller.publisher import RedisPublisher
 from tests.support.gunicorn import Reply, make_zone, seed_raw_zone, seed_zone, write_rendition
 from tests.support.net import free_port
 
@@ -591,6 +594,27 @@ def test_the_configured_default_zone_is_what_legacy_urls_show(
     assert metadata["title"] == "Blue in Green"
     assert image.status == 404
     assert _json(image) == {"error": "no image for this zone and profile"}
+
+
+def test_a_default_zone_naming_a_grouped_room_shows_its_groups_track_on_legacy_urls(
+    redis_url: str, art_root: Path, legacy: dict[str, ArtName]
+):
+    with redis.Redis.from_url(redis_url, decode_responses=True) as redis_client:
+        RedisPublisher(redis_client, RedisKeys()).publish_rooms(
+            {"den": "den", "office": "den", "kitchen": "kitchen"}
+        )
+    settings = Settings.from_env(
+        {"REDIS_URL": redis_url, "ARTWORK_DIR": str(art_root), "DEFAULT_ZONE": "office"}
+    )
+    with running_app(settings) as app:
+        client = app.test_client()
+        metadata = _json(fetch(client, "/metadata.json"))
+        image = fetch(client, "/Adafruit/artwork.bmp")
+
+    assert isinstance(metadata, dict)
+    assert metadata["title"] == "So What"
+    assert image.status == 200
+    assert image.body == (art_root / legacy["square720"].relpath).read_bytes()
 
 
 @pytest.mark.parametrize(
