@@ -89,6 +89,14 @@ class ArtworkServer:
     log_path: Path
     process: subprocess.Popen[bytes] = field(repr=False)
 
+    def stop(self, timeout_seconds: float = _STOP_TIMEOUT_SECONDS) -> int:
+        """SIGTERM, as Docker stops it; the exit code (the context then has nothing left to stop)."""
+        self.process.send_signal(signal.SIGTERM)
+        self.stopped = True
+        return self.process.wait(timeout_seconds)
+
+    stopped: bool = field(default=False, init=False)
+
     def request(self, path: str, method: str = "GET", headers: Mapping[str, str] | None = None) -> Reply:
         """One raw HTTP request to this server."""
         return http_request(self.port, path, method, headers)
@@ -160,6 +168,8 @@ def _healthy(server: ArtworkServer) -> bool:
 
 def _stop(server: ArtworkServer) -> None:
     process = server.process
+    if server.stopped:
+        return
     if process.poll() is not None:
         raise AssertionError(f"gunicorn died early with {process.returncode}:\n{server.log_tail()}")
     process.send_signal(signal.SIGTERM)

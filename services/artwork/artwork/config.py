@@ -28,6 +28,9 @@ class Settings:
     timeout_seconds: float = 30.0
     # How long a client may take to send a complete request head, and to accept each write.
     read_timeout_seconds: float = 5.0
+    # Wait-for-change (`?wait=`): its cap, and how many held requests one worker keeps.
+    max_wait_seconds: float = 30.0
+    max_waiters: int = 64
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -47,6 +50,10 @@ class Settings:
             read_timeout_seconds=env.number(
                 "ARTWORK_READ_TIMEOUT_SECONDS", cls.read_timeout_seconds, minimum=0.5, maximum=60
             ),
+            max_wait_seconds=env.number(
+                "ARTWORK_MAX_WAIT_SECONDS", cls.max_wait_seconds, minimum=0, maximum=3600
+            ),
+            max_waiters=env.integer("ARTWORK_MAX_WAITERS", cls.max_waiters, minimum=0, maximum=4096),
             log_level=env.choice("LOG_LEVEL", cls.log_level, LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )

@@ -18,6 +18,10 @@ class ResourceNotFound(Exception):
     """The client asked for something that is not there; the message is safe to send."""
 
 
+class BadWait(ValueError):
+    """`wait` is not a number of seconds within 0..ARTWORK_MAX_WAIT_SECONDS; the message says so."""
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     """A JSON response with canonical bytes."""
     return Response(json_body(payload), status=status, mimetype="application/json")
@@ -26,6 +30,7 @@ def json_response(payload: Any, status: int = 200) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Turn every failure into a JSON response."""
     app.register_error_handler(ResourceNotFound, _not_found)
+    app.register_error_handler(BadWait, _bad_wait)
     app.register_error_handler(NowPlayingUnavailable, _unavailable)
     app.register_error_handler(InternalServerError, _internal_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -35,6 +40,12 @@ def _not_found(exc: ResourceNotFound) -> Response:
     message = str(exc)
     _log_client_error(404, message)
     return json_response({"error": message}, 404)
+
+
+def _bad_wait(exc: BadWait) -> Response:
+    message = str(exc)
+    _log_client_error(400, message)
+    return json_response({"error": message}, 400)
 
 
 def _unavailable(exc: NowPlayingUnavailable) -> Response:

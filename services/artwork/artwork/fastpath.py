@@ -16,17 +16,20 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask import Flask
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
+from artwork.errors import BadWait
 from artwork.files import ArtNotFound
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
 from artwork.responses import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
 from artwork.routes import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.state import services
+from artwork.waiting import WAIT_PARAMETER, wait_seconds
 from artwork.zones import NowPlayingUnavailable
 from contract.layout import ArtName, parse_art_name
 from contract.profiles import MIME_TYPES, Profile
@@ -54,6 +57,7 @@ class FastImages:
         self._files = app_services.art
         self._zones = app_services.zones
         self._profiles: dict[str, Profile] = {f"{p.name}.{p.ext}": p for p in app_services.settings.profiles}
+        self._max_wait_seconds = app_services.settings.max_wait_seconds
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # Range and the other preconditions need werkzeug's full logic: Flask answers those.
@@ -85,6 +89,8 @@ class FastImages:
         profile = self._profiles.get(filename)
         if not slash or profile is None or ZONE_ID_RE.match(zone_id) is None:
             return None
+        if "wait" in environ.get("QUERY_STRING", "") and not self._wait_valid(environ["QUERY_STRING"]):
+            return None  # the view answers 400
         try:
             zone = self._zones.get(zone_id)
         except NowPlayingUnavailable:
@@ -100,6 +106,14 @@ class FastImages:
             start_response("304 NOT MODIFIED", _headers(etag, REVALIDATE_CACHE_CONTROL))
             return []
         return self._send(environ, start_response, name, REVALIDATE_CACHE_CONTROL, validator=False)
+
+    def _wait_valid(self, query: str) -> bool:
+        for value in parse_qs(query).get(WAIT_PARAMETER, []):
+            try:
+                wait_seconds(value, self._max_wait_seconds)
+            except BadWait:
+                return False
+        return True
 
     def _art(
         self, environ: dict[str, Any], start_response: Callable[..., Any], filename: str

@@ -62,6 +62,17 @@ ZONE_CACHE_FOLLOWING = Gauge(
     multiprocess_mode="livesum",
 )
 
+WAITERS = Gauge(
+    "artwork_waiters",
+    "Requests held until their zone changes (`?wait=`), without a thread",
+    multiprocess_mode="livesum",
+)
+WAITS = Counter(
+    "artwork_waits",
+    "Requests with `?wait=` by how their wait ended: woken by a change, timed_out (304), closed by"
+    " the client, stopped with the worker (304), or over_limit (answered at once)",
+    ["outcome"],
+)
 # Label children looked up once: .labels() takes a lock and builds tuples on every call.
 _request_children: dict[tuple[str, int], Any] = {}
 _route_children: dict[str, tuple[Any, Any]] = {}
@@ -99,6 +110,16 @@ def body_bytes_sent(method: str, status: int, content_length: int | None, writte
 def count_rejection(reason: str) -> None:
     """Count a connection turned away by the worker (`connection_limit`, `read_timeout`)."""
     REJECTIONS.labels(reason).inc()
+
+
+def waiters(count: int) -> None:
+    """How many requests this worker holds right now."""
+    WAITERS.set(count)
+
+
+def count_wait(outcome: str) -> None:
+    """Count how one held request (or one that could not be held) ended."""
+    WAITS.labels(outcome).inc()
 
 
 def worker_started() -> None:

@@ -38,6 +38,18 @@ _ETAG_HEADERS = {
 }
 
 
+def _wait_parameter(max_wait_seconds: float) -> dict[str, Any]:
+    return {
+        "in": "query",
+        "name": "wait",
+        "description": (
+            "With an If-None-Match that is current: hold the request (no server thread) until the "
+            "zone changes (200, new body) or this many seconds pass (304). Otherwise answered at once."
+        ),
+        "schema": {"type": "number", "minimum": 0, "maximum": max_wait_seconds},
+    }
+
+
 def _get(summary: str, responses: dict[str, Any], *, head: bool = False, **extra: Any) -> dict[str, Any]:
     operation = {"summary": summary, "responses": responses, **extra}
     item: dict[str, Any] = {"get": operation}
@@ -103,8 +115,8 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
-    """The document; profile names and extensions are the configured ones."""
+def openapi_document(profiles: Sequence[Profile], max_wait_seconds: float = 30.0) -> dict[str, Any]:
+    """The document; profile names and extensions, and the cap of `wait`, are the configured ones."""
     names = [p.name for p in profiles]
     text = {"type": "string"}
     zone_id = {
@@ -142,14 +154,16 @@ def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
                 {
                     "200": _json("The zone", {"$ref": "#/components/schemas/Zone"}),
                     "304": _NOT_MODIFIED,
+                    "400": _error("wait is not a number of seconds within its range"),
                     "404": _error("Unknown zone or room"),
                     "503": _UNAVAILABLE,
                 },
-                parameters=[zone_id, *_ETAG_HEADERS.values()],
+                parameters=[zone_id, *_ETAG_HEADERS.values(), _wait_parameter(max_wait_seconds)],
             ),
             "/zones/{zone_id}/{filename}": _get(
                 "The zone's (or the room's group's) current image for a profile (Cache-Control: no-cache)",
-                _IMAGE_RESPONSES | {"503": _UNAVAILABLE},
+                _IMAGE_RESPONSES
+                | {"400": _error("wait is not a number of seconds within its range"), "503": _UNAVAILABLE},
                 head=True,
                 parameters=[
                     zone_id,
@@ -159,6 +173,8 @@ def openapi_document(profiles: Sequence[Profile]) -> dict[str, Any]:
                         "required": True,
                         "schema": {"enum": [f"{p.name}.{p.ext}" for p in profiles]},
                     },
+                    *_ETAG_HEADERS.values(),
+                    _wait_parameter(max_wait_seconds),
                 ],
             ),
             "/art/{filename}": _get(

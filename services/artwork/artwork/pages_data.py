@@ -50,7 +50,7 @@ def content_security_policy(html: bytes) -> str:
 def load_pages(settings: Settings) -> Pages:
     """Read the kiosk page from the package and build the OpenAPI document."""
     kiosk = resources.files("artwork").joinpath("kiosk.html").read_bytes()
-    spec = json_body(openapi_document(settings.profiles))
+    spec = json_body(openapi_document(settings.profiles, settings.max_wait_seconds))
     return Pages(
         kiosk=Document(kiosk, body_etag(kiosk)),
         kiosk_csp=content_security_policy(kiosk),

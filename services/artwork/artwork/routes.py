@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from artwork.errors import ResourceNotFound, json_response
 from artwork.files import art_root_readable
@@ -17,6 +17,7 @@ from artwork.responses import (
     send_rendition,
 )
 from artwork.state import services
+from artwork.waiting import WAIT_PARAMETER, wait_seconds
 from contract.layout import parse_art_name
 from contract.profiles import Profile
 from contract.zone import ZONE_ID_RE, ZoneState
@@ -57,7 +58,8 @@ def list_zones() -> Response:
 
 @bp.get("/api/zones/<zone_id>")
 def get_zone(zone_id: str) -> Response:
-    """One zone's (or one room's group's) now-playing state with image URLs."""
+    """One zone's (or one room's group's) now-playing state with image URLs; `?wait=` may hold it."""
+    _check_wait()
     zone = known_zone(zone_id)
     return conditional_json(zone_payload(zone, services().settings.profiles, room=zone_id))
 
@@ -69,7 +71,8 @@ ART_ROUTE = "/art/<filename>"
 
 @bp.route(ZONE_IMAGE_ROUTE, methods=["GET", "HEAD"])
 def zone_image(zone_id: str, filename: str) -> Response:
-    """The zone's current image for a profile; revalidated by ETag on every poll."""
+    """The zone's current image for a profile; revalidated by ETag on every poll; `?wait=` may hold it."""
+    _check_wait()
     _check_zone_id(zone_id)
     profile = _profile_for(filename)
     zone = known_zone(zone_id)
@@ -88,6 +91,13 @@ def art(filename: str) -> Response:
     if name is None:
         raise ResourceNotFound("not a rendition name")
     return send_rendition(name, IMMUTABLE_CACHE_CONTROL, LastModified.VALIDATOR)
+
+
+def _check_wait() -> None:
+    """A `wait` the worker's event loop has already honoured (or not held): only its value is checked."""
+    value = request.args.get(WAIT_PARAMETER)
+    if value is not None:
+        wait_seconds(value, services().settings.max_wait_seconds)
 
 
 def _check_zone_id(zone_id: str) -> None:

@@ -30,6 +30,14 @@ def install(app: Flask, services: Services) -> None:
     app.extensions[_EXTENSION_KEY] = services
 
 
+def installed_services(app: object) -> Services | None:
+    """The collaborators of a WSGI app, or None when it is not an artwork app (a bench's bare app)."""
+    if isinstance(app, Flask):
+        found = app.extensions.get(_EXTENSION_KEY)
+        return found if isinstance(found, Services) else None
+    return None
+
+
 def services(app: Flask | None = None) -> Services:
     """The collaborators of the given app, or of the app handling the current request."""
     target = app if app is not None else current_app

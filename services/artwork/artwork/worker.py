@@ -11,6 +11,11 @@ worker's event loop, none per request in a thread:
 * At the connection limit an idle kept-alive (or silent) connection is closed to make room; when
   there is none the new connection gets a canned 503 at once (logged, counted).
 * Closing waits for the client's FIN in the event loop instead of blocking the loop for up to 2 s.
+
+It also holds wait-for-change requests (`?wait=` with a current `If-None-Match`, see waiting.py)
+in the event loop, without a thread and outside the connection limit, up to ARTWORK_MAX_WAITERS:
+the zone cache's change notice, the wait's end, the client closing or the worker stopping releases
+each one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -31,6 +37,10 @@ from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-
 
 from artwork import metrics
 from artwork.config import Settings
+from artwork.state import Services, installed_services
+from artwork.waiting import WaitRequest, current_etag, not_modified_response, parse_wait_request
+from artwork.zone_cache import CachedZones
+from artwork.zones import NowPlayingUnavailable
 
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # a bare-LF head is complete too: the parser then answers 400
 _RECV_BYTES = 8192
@@ -119,12 +129,26 @@ class HeadConn(TConn):  # type: ignore[misc]
             super().close(graceful)
 
 
+@dataclass
+class Held:
+    """A request held in the event loop until its zone's ETag differs from `etag`, or `deadline`."""
+
+    wait: WaitRequest
+    etag: str
+    deadline: float
+
+
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread with event-loop head reading, a read deadline, eviction and a fast 503 at the limit."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.read_timeout_seconds = Settings.from_env(os.environ).read_timeout_seconds
+        settings = Settings.from_env(os.environ)
+        self.read_timeout_seconds = settings.read_timeout_seconds
+        self.max_wait_seconds = settings.max_wait_seconds
+        self.max_waiters = settings.max_waiters
+        self.held: dict[HeadConn, Held] = {}
+        self.app_services: Services | None = None  # the artwork app's, once loaded
         self.max_head_bytes = max_head_bytes(
             self.cfg.limit_request_line, self.cfg.limit_request_fields, self.cfg.limit_request_field_size
         )
@@ -132,10 +156,20 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.lingering: dict[socket.socket, float] = {}  # socket -> deadline, in insertion order
         self._listen_mode = ""  # "", "accept" or "reject"
 
+    def run(self) -> None:
+        """Follow the app's zone changes (for held requests), then run gthread's event loop."""
+        self.app_services = installed_services(self.wsgi)
+        zones = self.app_services.zones if self.app_services is not None else None
+        if isinstance(zones, CachedZones):
+            zones.add_listener(self._zones_changed)
+        super().run()
+
     # --- accepting -------------------------------------------------------------------------------
 
     def set_accept_enabled(self, enabled: bool) -> None:
         """At the limit keep watching the listener, to answer newcomers, unless shutting down."""
+        if not self.alive and self.held:
+            self._answer_held_at_stop()  # the first step of gthread's shutdown: no thread will take them
         mode = "accept" if enabled else ("reject" if self.alive else "")
         if mode != self._listen_mode:
             callback = self.accept if mode == "accept" else self._accept_over_limit
@@ -255,7 +289,112 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.unregister(conn.sock)
         self.reading_conns.remove(conn)
         conn.data_ready = True  # gthread must not wait for data: it is all here
+        if not self._hold(conn):
+            self.enqueue_req(conn)
+
+    # --- wait-for-change: requests held without a thread -------------------------------------------
+
+    def _hold(self, conn: HeadConn) -> bool:
+        """Hold a `?wait=` request whose client has the current ETag; False: a thread answers now."""
+        if self.app_services is None or not self.alive:
+            return False
+        wait = parse_wait_request(bytes(conn.head), self.max_wait_seconds)
+        if wait is None:
+            return False
+        if len(self.held) >= self.max_waiters:
+            metrics.count_wait("over_limit")  # answered at once, as `wait=0`: polling, never an error
+            return False
+        try:
+            etag = current_etag(self.app_services, wait)
+        except NowPlayingUnavailable:
+            return False  # the thread's answer says so
+        if etag is None or etag != wait.if_none_match:
+            return False  # changed already (200), or nothing to wait on (404)
+        self.held[conn] = Held(wait, etag, time.monotonic() + wait.wait_seconds)
+        self.nr_conns -= 1  # held requests have their own limit
+        conn.sock.setblocking(False)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_held_readable, conn))
+        metrics.waiters(len(self.held))
+        return True
+
+    def _zones_changed(self) -> None:
+        """Called by the zone cache, from any thread: look at the held requests in the event loop."""
+        if self.held:
+            self.method_queue.defer(self._recheck_held)
+
+    def _recheck_held(self) -> None:
+        if self.app_services is None:
+            return
+        for conn, held in list(self.held.items()):
+            try:
+                etag = current_etag(self.app_services, held.wait)
+            except NowPlayingUnavailable:
+                continue  # Redis is away: wait on, until it is back or the wait ends
+            if etag != held.etag:
+                self._release(conn, "woken")
+
+    def _on_held_readable(self, conn: HeadConn, _client: Any) -> None:
+        try:
+            closed = conn.sock.recv(1, socket.MSG_PEEK) == b""
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            closed = True
+        if closed:  # the client gave up: nothing is kept for it
+            del self.held[conn]
+            self.poller.unregister(conn.sock)
+            conn.close()
+            metrics.count_wait("closed")
+            metrics.waiters(len(self.held))
+        else:  # it sent more (a pipelined request): answer this one now
+            self._release(conn, "woken")
+
+    def _release(self, conn: HeadConn, outcome: str) -> None:
+        """Hand a held request to a thread, which answers it as usual: 200 if changed, else 304."""
+        del self.held[conn]
+        self.poller.unregister(conn.sock)
+        self.nr_conns += 1
+        metrics.count_wait(outcome)
+        metrics.waiters(len(self.held))
         self.enqueue_req(conn)
+
+    def _release_expired(self, now: float) -> None:
+        for conn, held in list(self.held.items()):
+            if held.deadline > now:
+                continue
+            try:
+                changed = self.app_services is None or current_etag(self.app_services, held.wait) != held.etag
+            except NowPlayingUnavailable:
+                # Redis is away: nothing is known to have changed, so the wait ends as any wait does.
+                self._answer_held(conn, held, "timed_out")
+                continue
+            self._release(conn, "woken" if changed else "timed_out")
+
+    def _answer_held(self, conn: HeadConn, held: Held, outcome: str) -> None:
+        """Answer a held request with its 304 from the event loop, and close its connection."""
+        del self.held[conn]
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        metrics.count_wait(outcome)
+        metrics.waiters(len(self.held))
+        try:
+            conn.sock.send(not_modified_response(held.etag))  # far smaller than a send buffer
+        except OSError:
+            conn.sock.close()
+            return
+        self._linger(conn.sock)
+
+    def _answer_held_at_stop(self) -> None:
+        """The worker stops: every held request gets its 304 from here, and its connection closed."""
+        for conn, held in list(self.held.items()):
+            self._answer_held(conn, held, "stopped")
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Wake for the first held request's deadline too."""
+        if self.held:
+            first = min(held.deadline for held in self.held.values())
+            timeout = max(0.0, min(timeout, first - time.monotonic()))
+        super().wait_for_and_dispatch_events(timeout)
 
     def murder_pending(self) -> None:
         """Also drop connections whose head did not arrive in time, and finish lingering closes."""
@@ -272,6 +411,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
                     len(conn.head),
                 )
             self._forget(conn)
+        self._release_expired(now)
         self._expire_lingering(now)
 
     def murder_keepalived(self, force: bool = False) -> None:

@@ -38,8 +38,8 @@ from contract.zone import ZONE_ID_RE, ZoneState
 
 log = logging.getLogger(__name__)
 
-# The background thread's cadence: messages no request picked up are applied, and redis-py's
-# health-check PING goes out, at this pace.
+# The background thread applies each message as it arrives; at least this often it also sends
+# redis-py's health-check PING when due, and re-reads everything when that is due.
 CATCH_UP_SECONDS = 1.0
 # Every zone is read again this often, so that an edit which published nothing (FLUSHALL, a
 # redis-cli HSET) is served for no longer than this.
@@ -104,6 +104,7 @@ class CachedZones:
         self._lost = False  # an outage is logged once, and its end once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="zone-cache", daemon=True)
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     def from_settings(
@@ -130,6 +131,10 @@ class CachedZones:
     def start(self) -> None:
         """Start following the channel in the background; until it follows, reads go to Redis."""
         self._thread.start()
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from any thread, quickly) whenever what the zones read may have changed."""
+        self._listeners.append(callback)
 
     @property
     def following(self) -> bool:
@@ -213,11 +218,17 @@ class CachedZones:
             self._resync()
         elif named:
             self._view = view.updated(self._repository.read(named), named)
+            self._changed()
         return everything
 
     def _resync(self) -> None:
         self._view = self._repository.read()
         self._resync_due = time.monotonic() + self._resync_seconds
+        self._changed()
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     def _subscribe(self) -> None:
         """Subscribe, wait for the confirmation, then read every zone."""
@@ -248,6 +259,7 @@ class CachedZones:
         """Forget the copy and the subscription."""
         if self._socket_fd is not None:
             self._on_following(False)
+            self._changed()  # reads go to Redis now, which may know of a change the copy missed
         self._socket_fd = None
         self._view = None
         pubsub, self._pubsub = self._pubsub, None
@@ -298,7 +310,14 @@ class CachedZones:
                 wait_seconds, retry_seconds = self._catch_up_seconds, _RETRY_MIN_SECONDS
             else:
                 wait_seconds, retry_seconds = retry_seconds, min(retry_seconds * 2, _RETRY_MAX_SECONDS)
-            self._stop.wait(wait_seconds)
+            socket_fd = self._socket_fd
+            if socket_fd is None:
+                self._stop.wait(wait_seconds)
+            else:
+                # Wake as a message arrives, so that held requests (`?wait=`) hear of it at once.
+                poller = select.poll()
+                poller.register(socket_fd, select.POLLIN)
+                poller.poll(wait_seconds * 1000)
 
 
 def _readable(fd: int) -> bool:

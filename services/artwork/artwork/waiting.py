@@ -1,0 +1,119 @@
+"""Wait-for-change: which requests may be held until their zone changes, and the ETag they wait on.
+
+A display that has the current image sends `If-None-Match` with `?wait=<seconds>`; the worker's
+event loop holds such a request, without a thread, until the zone's ETag differs from the one the
+client holds (then a thread answers 200 with the new body) or the wait is over (then 304). Holding
+happens only in the event loop (artwork/worker.py); the routes validate `wait` and answer as they
+always do, which is exactly right once the wait has ended.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from artwork.errors import BadWait
+from artwork.payloads import body_etag, json_body, split_image_filename, zone_payload, zone_rendition
+from artwork.responses import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL
+from artwork.state import Services
+from contract.zone import ZONE_ID_RE
+
+WAIT_PARAMETER = "wait"
+_WAITABLE_METHODS = frozenset({b"GET", b"HEAD"})
+
+
+def wait_seconds(value: str, max_wait_seconds: float) -> float:
+    """The `wait` query value in seconds (integer or decimal); BadWait outside 0..max."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or not 0 <= seconds <= max_wait_seconds or value.strip() != value:
+        raise BadWait(f"wait must be a number of seconds from 0 to {max_wait_seconds:g}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    """A request that asks to be held: its zone (or room), image file name ("" for the JSON), ETag."""
+
+    zone_id: str
+    filename: str
+    if_none_match: str
+    wait_seconds: float
+
+    @property
+    def is_image(self) -> bool:
+        """An image of `/zones/<id>/<file>`, else the JSON of `/api/zones/<id>`."""
+        return bool(self.filename)
+
+
+def parse_wait_request(head: bytes, max_wait_seconds: float) -> WaitRequest | None:
+    """The wait a complete request head asks for; None when it is not to be held (answered at once)."""
+    request_line, _, rest = head.partition(b"\r\n") if b"\r\n" in head else head.partition(b"\n")
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or parts[0] not in _WAITABLE_METHODS or b"wait=" not in parts[1]:
+        return None
+    try:
+        target = urlsplit(parts[1].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    values = parse_qs(target.query).get(WAIT_PARAMETER)
+    if not values:
+        return None
+    try:
+        seconds = wait_seconds(values[-1], max_wait_seconds)
+    except BadWait:
+        return None  # a thread answers 400
+    if seconds <= 0:
+        return None
+    if_none_match = _header(rest, b"if-none-match")
+    if not if_none_match:
+        return None
+    path = unquote(target.path)
+    if path.startswith("/api/zones/"):
+        zone_id, filename = path[len("/api/zones/") :], ""
+    elif path.startswith("/zones/"):
+        zone_id, _, filename = path[len("/zones/") :].partition("/")
+        if not filename:
+            return None
+    else:
+        return None
+    if ZONE_ID_RE.match(zone_id) is None:
+        return None
+    return WaitRequest(zone_id, filename, if_none_match, seconds)
+
+
+def _header(lines: bytes, name: bytes) -> str:
+    """A header's value (the last one wins, as werkzeug's dict does), or ""."""
+    value = b""
+    for line in lines.splitlines():
+        key, colon, rest = line.partition(b":")
+        if colon and key.strip().lower() == name:
+            value = rest.strip()
+    return value.decode("latin-1")
+
+
+def current_etag(app_services: Services, wait: WaitRequest) -> str | None:
+    """The ETag the route would answer with now, quoted; None when it would not answer 200."""
+    zone = app_services.zones.get(wait.zone_id)
+    if zone is None:
+        return None
+    if not wait.is_image:
+        return (
+            f'"{body_etag(json_body(zone_payload(zone, app_services.settings.profiles, room=wait.zone_id)))}"'
+        )
+    parts = split_image_filename(wait.filename)
+    profile = app_services.settings.profile(parts[0]) if parts else None
+    if parts is None or profile is None or profile.ext != parts[1]:
+        return None
+    name = zone_rendition(zone, profile)
+    return f'"{name.hash}"' if name is not None else None
+
+
+def not_modified_response(etag: str) -> bytes:
+    """The 304 a held request gets when the worker stops (no thread is left to answer it)."""
+    headers = {"ETag": etag, "Cache-Control": REVALIDATE_CACHE_CONTROL, **EVERY_RESPONSE_HEADERS}
+    lines = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
+    return f"HTTP/1.1 304 Not Modified\r\n{lines}Connection: close\r\n\r\n".encode("latin-1")
