@@ -283,3 +283,114 @@ def test_sigterm_answers_every_held_request_and_the_worker_exits_in_time(redis_s
     assert {r.status for r in replies} == {304}
     assert all(r.headers["connection"] == "close" for r in replies)
     assert stopped_seconds < 8  # gunicorn's graceful_timeout
+
+
+# --- server-sent events ------------------------------------------------------------------------------
+
+
+class EventStream:
+    """A raw `GET /api/zones/<id>/events` connection; `events()` reads what has arrived so far."""
+
+    def __init__(self, port: int, zone_id: str, last_event_id: str = "") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        lines = [f"GET /api/zones/{zone_id}/events HTTP/1.1", "Host: 127.0.0.1", "Accept: text/event-stream"]
+        if last_event_id:
+            lines.append(f"Last-Event-ID: {last_event_id}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buffer = b""
+
+    def read_until(self, predicate, timeout_seconds: float = 5) -> bytes:
+        deadline = time.monotonic() + timeout_seconds
+        while not predicate(self.buffer):
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            self.buffer += chunk
+        return self.buffer
+
+    def events(self) -> list[dict[str, str]]:
+        body = self.buffer.partition(b"\r\n\r\n")[2].decode()
+        parsed = []
+        for block in body.split("\n\n"):
+            fields = dict(
+                line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
+            )
+            if fields:
+                parsed.append(fields)
+        return parsed
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_an_event_stream_sends_the_zone_at_connect_and_at_each_change(server, redis_url):
+    play(server, redis_url, "stream-1", 20)
+    etag = server.request(ZONE_JSON).headers["etag"]
+    stream = EventStream(server.port, "living-room")
+    try:
+        stream.read_until(lambda b: b.count(b"\n\n") >= 1 and b"data: " in b)
+        head = stream.buffer.partition(b"\r\n\r\n")[0].decode().lower()
+        first = stream.events()[0]
+        play(server, redis_url, "stream-2", 21)
+        stream.read_until(lambda b: b.count(b"event: zone") >= 2)
+        second = stream.events()[1]
+    finally:
+        stream.close()
+
+    assert "content-type: text/event-stream" in head
+    assert first["event"] == "zone"
+    assert first["id"] == etag
+    assert '"title":"stream-1"' in first["data"]
+    assert '"title":"stream-2"' in second["data"]
+    assert second["id"] != first["id"]
+
+
+def test_a_reconnect_with_the_current_event_id_gets_nothing_until_the_next_change(server, redis_url):
+    play(server, redis_url, "resume-1", 22)
+    current = server.request(ZONE_JSON).headers["etag"]
+    stream = EventStream(server.port, "living-room", last_event_id=current)
+    try:
+        stream.read_until(lambda b: b"data: " in b, timeout_seconds=1)
+        before = stream.events()
+        play(server, redis_url, "resume-2", 23)
+        stream.read_until(lambda b: b"data: " in b)
+        after = stream.events()
+    finally:
+        stream.close()
+
+    assert before == []
+    assert len(after) == 1
+    assert '"title":"resume-2"' in after[0]["data"]
+
+
+def test_an_event_stream_for_an_unknown_zone_is_a_404(server, redis_url):
+    assert server.request("/api/zones/nowhere/events").status == 404
+
+
+def test_event_streams_beyond_the_waiter_limit_get_503_and_a_closed_one_frees_its_slot(
+    small_server, redis_url
+):
+    play(small_server, redis_url, "streams", 24)
+    streams = [EventStream(small_server.port, "living-room") for _ in range(3)]
+    for stream in streams:
+        stream.read_until(lambda b: b"data: " in b)
+    wait_for(lambda: held(small_server) == 3, 5, what="three streams")
+
+    refused = small_server.request("/api/zones/living-room/events")
+    streams[0].close()
+    wait_for(lambda: held(small_server) == 2, 5, what="the closed stream's slot back")
+    another = EventStream(small_server.port, "living-room")
+    try:
+        another.read_until(lambda b: b"data: " in b)
+    finally:
+        another.close()
+        for stream in streams[1:]:
+            stream.close()
+
+    assert refused.status == 503
+    assert refused.headers["retry-after"] == "30"
+    assert another.events()[0]["event"] == "zone"

@@ -64,6 +64,15 @@ def get_zone(zone_id: str) -> Response:
     return conditional_json(zone_payload(zone, services().settings.profiles, room=zone_id))
 
 
+@bp.get("/api/zones/<zone_id>/events")
+def zone_events(zone_id: str) -> Response:
+    """Reached only when the worker could not keep the stream (at its waiter limit, or stopping)."""
+    known_zone(zone_id)
+    response = json_response({"error": "no room for another event stream; poll /api/zones/<id>?wait="}, 503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 # Also the metric labels of these routes, for the fast path that answers them without Flask.
 ZONE_IMAGE_ROUTE = "/zones/<zone_id>/<filename>"
 ART_ROUTE = "/art/<filename>"

@@ -1,10 +1,11 @@
-"""Wait-for-change: which requests may be held until their zone changes, and the ETag they wait on.
+"""Wait-for-change and event streams: which requests the worker holds, and what they wait on.
 
 A display that has the current image sends `If-None-Match` with `?wait=<seconds>`; the worker's
 event loop holds such a request, without a thread, until the zone's ETag differs from the one the
 client holds (then a thread answers 200 with the new body) or the wait is over (then 304). Holding
 happens only in the event loop (artwork/worker.py); the routes validate `wait` and answer as they
-always do, which is exactly right once the wait has ended.
+always do, which is exactly right once the wait has ended. An event stream
+(`/api/zones/<id>/events`) is held the same way, and sent the zone's JSON at each change.
 """
 
 from __future__ import annotations
@@ -83,6 +84,56 @@ def parse_wait_request(head: bytes, max_wait_seconds: float) -> WaitRequest | No
     if ZONE_ID_RE.match(zone_id) is None:
         return None
     return WaitRequest(zone_id, filename, if_none_match, seconds)
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """`GET /api/zones/<id>/events`: a server-sent event stream of the zone's JSON."""
+
+    zone_id: str
+    last_event_id: str
+
+
+def parse_stream_request(head: bytes) -> StreamRequest | None:
+    """The event stream a complete request head asks for, or None."""
+    request_line, _, rest = head.partition(b"\r\n") if b"\r\n" in head else head.partition(b"\n")
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or not parts[1].endswith(b"/events"):
+        return None
+    try:
+        path = unquote(urlsplit(parts[1].decode("ascii")).path)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    zone_id = path.removeprefix("/api/zones/").removesuffix("/events")
+    if not path.startswith("/api/zones/") or ZONE_ID_RE.match(zone_id) is None:
+        return None
+    return StreamRequest(zone_id, _header(rest, b"last-event-id"))
+
+
+def zone_event(app_services: Services, zone_id: str) -> tuple[str, bytes] | None:
+    """The zone's JSON as a server-sent event, with its ETag as the event id; None for an unknown zone."""
+    zone = app_services.zones.get(zone_id)
+    if zone is None:
+        return None
+    body = json_body(zone_payload(zone, app_services.settings.profiles, room=zone_id))
+    etag = f'"{body_etag(body)}"'
+    return etag, b"event: zone\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"
+
+
+def stream_head() -> bytes:
+    """The response head of an event stream; its body ends when the connection does."""
+    headers = {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",  # a proxy in front must not hold events back
+        **EVERY_RESPONSE_HEADERS,
+    }
+    lines = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
+    return f"HTTP/1.1 200 OK\r\n{lines}Connection: close\r\n\r\n".encode("latin-1")
+
+
+STREAM_COMMENT = b": still here\n\n"
+"""Sent on an idle stream now and then, so that proxies and NAT keep the connection open."""
 
 
 def _header(lines: bytes, name: bytes) -> str:

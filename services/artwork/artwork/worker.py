@@ -38,7 +38,17 @@ from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-
 from artwork import metrics
 from artwork.config import Settings
 from artwork.state import Services, installed_services
-from artwork.waiting import WaitRequest, current_etag, not_modified_response, parse_wait_request
+from artwork.waiting import (
+    STREAM_COMMENT,
+    StreamRequest,
+    WaitRequest,
+    current_etag,
+    not_modified_response,
+    parse_stream_request,
+    parse_wait_request,
+    stream_head,
+    zone_event,
+)
 from artwork.zone_cache import CachedZones
 from artwork.zones import NowPlayingUnavailable
 
@@ -52,6 +62,8 @@ _LINGER_SECONDS = 1.0
 _LINGER_MAX_SOCKETS = 64
 # Only a connection silent this long since it was accepted may be closed to make room.
 _EVICT_AFTER_SILENT_SECONDS = 1.0
+# An idle event stream gets a comment this often, so that proxies and NAT keep it open.
+_STREAM_COMMENT_SECONDS = 15.0
 
 _REJECT_BODY = b'{"error":"too many connections"}'
 REJECT_RESPONSE = (
@@ -138,6 +150,15 @@ class Held:
     deadline: float
 
 
+@dataclass
+class Stream:
+    """An event stream kept in the event loop: the ETag last sent, and when a comment is due."""
+
+    request: StreamRequest
+    etag: str
+    comment_at: float
+
+
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread with event-loop head reading, a read deadline, eviction and a fast 503 at the limit."""
 
@@ -148,6 +169,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.max_wait_seconds = settings.max_wait_seconds
         self.max_waiters = settings.max_waiters
         self.held: dict[HeadConn, Held] = {}
+        self.streams: dict[HeadConn, Stream] = {}
         self.app_services: Services | None = None  # the artwork app's, once loaded
         self.max_head_bytes = max_head_bytes(
             self.cfg.limit_request_line, self.cfg.limit_request_fields, self.cfg.limit_request_field_size
@@ -168,7 +190,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def set_accept_enabled(self, enabled: bool) -> None:
         """At the limit keep watching the listener, to answer newcomers, unless shutting down."""
-        if not self.alive and self.held:
+        if not self.alive and (self.held or self.streams):
             self._answer_held_at_stop()  # the first step of gthread's shutdown: no thread will take them
         mode = "accept" if enabled else ("reject" if self.alive else "")
         if mode != self._listen_mode:
@@ -294,14 +316,22 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     # --- wait-for-change: requests held without a thread -------------------------------------------
 
+    @property
+    def waiting(self) -> int:
+        """Held requests and event streams: they share ARTWORK_MAX_WAITERS."""
+        return len(self.held) + len(self.streams)
+
     def _hold(self, conn: HeadConn) -> bool:
         """Hold a `?wait=` request whose client has the current ETag; False: a thread answers now."""
         if self.app_services is None or not self.alive:
             return False
+        stream = parse_stream_request(bytes(conn.head))
+        if stream is not None:
+            return self._start_stream(conn, stream)
         wait = parse_wait_request(bytes(conn.head), self.max_wait_seconds)
         if wait is None:
             return False
-        if len(self.held) >= self.max_waiters:
+        if self.waiting >= self.max_waiters:
             metrics.count_wait("over_limit")  # answered at once, as `wait=0`: polling, never an error
             return False
         try:
@@ -314,15 +344,92 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns -= 1  # held requests have their own limit
         conn.sock.setblocking(False)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_held_readable, conn))
-        metrics.waiters(len(self.held))
+        metrics.waiters(self.waiting)
         return True
+
+    def _start_stream(self, conn: HeadConn, request: StreamRequest) -> bool:
+        """Keep an event stream here; False (a thread answers 404 or 503) for an unknown zone or no room."""
+        if self.app_services is None or self.waiting >= self.max_waiters:
+            metrics.count_wait("over_limit")
+            return False
+        try:
+            event = zone_event(self.app_services, request.zone_id)
+        except NowPlayingUnavailable:
+            return False
+        if event is None:
+            return False
+        etag, data = event
+        first = stream_head() + (data if etag != request.last_event_id else b"")
+        conn.sock.setblocking(False)
+        if not self._send_all(conn.sock, first):
+            conn.close()
+            self.nr_conns -= 1
+            return True
+        self.streams[conn] = Stream(request, etag, time.monotonic() + _STREAM_COMMENT_SECONDS)
+        self.nr_conns -= 1
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_stream_readable, conn))
+        metrics.waiters(self.waiting)
+        return True
+
+    @staticmethod
+    def _send_all(sock: socket.socket, data: bytes) -> bool:
+        """Send without blocking the event loop; False when the client is not keeping up (or gone)."""
+        try:
+            return sock.send(data) == len(data)
+        except OSError:
+            return False
+
+    def _end_stream(self, conn: HeadConn, outcome: str) -> None:
+        del self.streams[conn]
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        conn.close()
+        metrics.count_wait(outcome)
+        metrics.waiters(self.waiting)
+
+    def _on_stream_readable(self, conn: HeadConn, _client: Any) -> None:
+        try:
+            closed = conn.sock.recv(_RECV_BYTES) == b""  # anything a client sends is ignored
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            closed = True
+        if closed:
+            self._end_stream(conn, "closed")
+
+    def _update_streams(self) -> None:
+        if self.app_services is None:
+            return
+        for conn, stream in list(self.streams.items()):
+            try:
+                event = zone_event(self.app_services, stream.request.zone_id)
+            except NowPlayingUnavailable:
+                continue
+            if event is None:
+                self._end_stream(conn, "woken")  # the zone is gone: the client reconnects and learns why
+            elif event[0] != stream.etag:
+                if self._send_all(conn.sock, event[1]):
+                    stream.etag = event[0]
+                    stream.comment_at = time.monotonic() + _STREAM_COMMENT_SECONDS
+                    metrics.count_wait("woken")
+                else:
+                    self._end_stream(conn, "closed")
+
+    def _comment_streams(self, now: float) -> None:
+        for conn, stream in list(self.streams.items()):
+            if stream.comment_at <= now:
+                if self._send_all(conn.sock, STREAM_COMMENT):
+                    stream.comment_at = now + _STREAM_COMMENT_SECONDS
+                else:
+                    self._end_stream(conn, "closed")
 
     def _zones_changed(self) -> None:
         """Called by the zone cache, from any thread: look at the held requests in the event loop."""
-        if self.held:
+        if self.held or self.streams:
             self.method_queue.defer(self._recheck_held)
 
     def _recheck_held(self) -> None:
+        self._update_streams()
         if self.app_services is None:
             return
         for conn, held in list(self.held.items()):
@@ -345,7 +452,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.poller.unregister(conn.sock)
             conn.close()
             metrics.count_wait("closed")
-            metrics.waiters(len(self.held))
+            metrics.waiters(self.waiting)
         else:  # it sent more (a pipelined request): answer this one now
             self._release(conn, "woken")
 
@@ -355,7 +462,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.unregister(conn.sock)
         self.nr_conns += 1
         metrics.count_wait(outcome)
-        metrics.waiters(len(self.held))
+        metrics.waiters(self.waiting)
         self.enqueue_req(conn)
 
     def _release_expired(self, now: float) -> None:
@@ -376,7 +483,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         with contextlib.suppress(KeyError, ValueError):
             self.poller.unregister(conn.sock)
         metrics.count_wait(outcome)
-        metrics.waiters(len(self.held))
+        metrics.waiters(self.waiting)
         try:
             conn.sock.send(not_modified_response(held.etag))  # far smaller than a send buffer
         except OSError:
@@ -385,9 +492,11 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._linger(conn.sock)
 
     def _answer_held_at_stop(self) -> None:
-        """The worker stops: every held request gets its 304 from here, and its connection closed."""
+        """The worker stops: every held request gets its 304 from here, every stream ends."""
         for conn, held in list(self.held.items()):
             self._answer_held(conn, held, "stopped")
+        for conn in list(self.streams):
+            self._end_stream(conn, "stopped")  # EventSource reconnects, to another worker
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """Wake for the first held request's deadline too."""
@@ -412,6 +521,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
                 )
             self._forget(conn)
         self._release_expired(now)
+        self._comment_streams(now)
         self._expire_lingering(now)
 
     def murder_keepalived(self, force: bool = False) -> None:
