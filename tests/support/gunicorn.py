@@ -250,7 +250,12 @@ def seed_raw_zone(redis_url: str, zone_id: str, fields: Mapping[str, str], prefi
 
 def metric_samples(server: ArtworkServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of /metrics, keyed by sample name and labels."""
-    reply = server.request("/metrics")
+    return metric_samples_at(server.port)
+
+
+def metric_samples_at(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the /metrics of the service on this port, keyed by sample name and labels."""
+    reply = http_request(port, "/metrics")
     assert reply.status == 200, reply
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
