@@ -160,6 +160,19 @@ def openapi_document(profiles: Sequence[Profile], max_wait_seconds: float = 30.0
                 },
                 parameters=[zone_id, *_ETAG_HEADERS.values(), _wait_parameter(max_wait_seconds)],
             ),
+            "/api/zones/{zone_id}/events": _get(
+                "Server-sent events: the zone's JSON (`event: zone`, `id:` its ETag) at connect and at"
+                " each change, a comment every 15 s; a Last-Event-ID that is current skips the first",
+                {
+                    "200": {"description": "text/event-stream, until the client or the server closes"},
+                    "404": _error("Unknown zone or room"),
+                    "503": _error("No room for another stream (ARTWORK_MAX_WAITERS); poll with ?wait="),
+                },
+                parameters=[
+                    zone_id,
+                    {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}},
+                ],
+            ),
             "/zones/{zone_id}/{filename}": _get(
                 "The zone's (or the room's group's) current image for a profile (Cache-Control: no-cache)",
                 _IMAGE_RESPONSES

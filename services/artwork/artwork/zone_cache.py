@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import select
 import threading
 import time
@@ -105,6 +106,7 @@ class CachedZones:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="zone-cache", daemon=True)
         self._listeners: list[Callable[[], None]] = []
+        self._wake_read_fd, self._wake_write_fd = os.pipe()  # close() interrupts the thread's wait
 
     @classmethod
     def from_settings(
@@ -168,10 +170,15 @@ class CachedZones:
         return self._repository.ping()
 
     def close(self) -> None:
-        """Stop the background thread, unsubscribe and release every connection."""
+        """Stop the background thread, unsubscribe and release every connection (once)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        os.write(self._wake_write_fd, b"x")
         if self._thread.is_alive():
             self._thread.join(_JOIN_SECONDS)
+        os.close(self._wake_read_fd)
+        os.close(self._wake_write_fd)
         with self._lock:
             self._drop()
         self._subscriber.close()
@@ -314,9 +321,11 @@ class CachedZones:
             if socket_fd is None:
                 self._stop.wait(wait_seconds)
             else:
-                # Wake as a message arrives, so that held requests (`?wait=`) hear of it at once.
+                # Wake as a message arrives, so that held requests (`?wait=`) hear of it at once,
+                # and at once on close.
                 poller = select.poll()
                 poller.register(socket_fd, select.POLLIN)
+                poller.register(self._wake_read_fd, select.POLLIN)
                 poller.poll(wait_seconds * 1000)
 
 
