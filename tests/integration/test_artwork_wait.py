@@ -394,3 +394,21 @@ def test_event_streams_beyond_the_waiter_limit_get_503_and_a_closed_one_frees_it
     assert refused.status == 503
     assert refused.headers["retry-after"] == "30"
     assert another.events()[0]["event"] == "zone"
+
+
+def test_held_requests_end_at_their_wait_with_304_while_redis_is_away(small_server, redis_server, redis_url):
+    name = play(small_server, redis_url, "cover-redis", 25)
+    waiters = [Waiter(small_server.port, f"{IMAGE}?wait=2", f'"{name.hash}"') for _ in range(2)]
+    wait_for(lambda: held(small_server) == 2, 5, what="two held requests")
+    started = time.monotonic()
+
+    redis_server.stop()
+    try:
+        replies = [w.result(10) for w in waiters]
+        ended_seconds = time.monotonic() - started
+    finally:
+        redis_server.start()
+
+    assert [r.status for r in replies] == [304, 304]
+    assert all(r.headers["etag"] == f'"{name.hash}"' for r in replies)
+    assert ended_seconds < 4  # at their wait (2 s), not later
