@@ -54,7 +54,7 @@ def naive_render(data: bytes, profile: Profile) -> bytes:
     if profile.layout == "bar":
         with art, Image.new("RGB", (960, 320)) as canvas:
             canvas.paste(art, (0, 0))
-            art = canvas.transpose(Image.Transpose.ROTATE_90)
+            art = canvas.transpose(Image.Transpose.ROTATE_270)
     with art:
         out = io.BytesIO()
         if profile.format == "jpeg":

@@ -31,7 +31,7 @@ def text_area(caption: Caption) -> Image.Image:
     with Image.new("RGB", (720, 720)) as art:
         data = render(art, BAR, caption)
     with Image.open(io.BytesIO(data)) as bar:
-        landscape = bar.convert("RGB").transpose(Image.Transpose.ROTATE_270)
+        landscape = bar.convert("RGB").transpose(Image.Transpose.ROTATE_90)
     return landscape.crop(TEXT_BOX)
 
 

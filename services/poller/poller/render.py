@@ -198,7 +198,7 @@ def _finished(canvas: Image.Image, profile: Profile) -> Image.Image:
     if profile.layout != "bar":
         return image
     try:
-        return image.transpose(Image.Transpose.ROTATE_90)
+        return image.transpose(Image.Transpose.ROTATE_270)  # -90°, as the original bar client expects
     finally:
         if image is not canvas:
             image.close()

@@ -1,0 +1,1 @@
+"""Sonos now-playing art on an Adafruit Qualia panel: the client's modules (CircuitPython and CPython)."""
