@@ -6,9 +6,14 @@ COMPOSE ?= docker compose
 # The demo's emulated speakers; the poller is pointed at them.
 DEMO_SPEAKERS ?= 127.0.0.2,127.0.0.3
 PYTEST_ARGS ?=
+# The display simulator: which panel and room, and where its frames go.
+ARTWORK_PORT ?= 8000
+PANEL ?= square720
+ZONE ?=
+FRAMES ?= display-frames
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e test-compose bench lint fmt up down demo logs ps redis-cli
+.PHONY: help venv test test-unit test-integration test-e2e test-compose bench lint fmt up down demo logs ps redis-cli display-sim
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,3 +74,7 @@ ps: ## Show the services and their health
 
 redis-cli: ## Open redis-cli inside the redis container (authenticated when REDIS_PASSWORD is set)
 	$(COMPOSE) exec redis sh -c '[ -z "$$REDIS_PASSWORD" ] || export REDISCLI_AUTH="$$REDIS_PASSWORD"; exec redis-cli "$$@"' redis-cli $(ARGS)
+
+display-sim: venv ## Show what a Qualia panel would show (PANEL=, ZONE=), as PNG frames in display-frames/
+	$(BIN)/python display/simulate.py --server http://127.0.0.1:$(ARTWORK_PORT) --panel $(PANEL) \
+	  $(if $(ZONE),--zone $(ZONE)) --frames $(FRAMES) $(ARGS)

@@ -25,8 +25,9 @@ MIB = 1024 * 1024
 
 
 def add_service_paths() -> None:
-    """Make the services' packages importable, as the test configuration does."""
-    for path in reversed([REPO_ROOT, *SERVICE_PATHS]):
+    """Make the services' packages (and the display client's) importable, as the test configuration does."""
+    display = [REPO_ROOT / "display" / "lib", REPO_ROOT / "display" / "sim"]
+    for path in reversed([REPO_ROOT, *SERVICE_PATHS, *display]):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
 

@@ -8,11 +8,9 @@ says so, so that minutes of outage take milliseconds.
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import io
 import json
-import socket
 import threading
 import time
 import tracemalloc
@@ -35,6 +33,7 @@ from standins import SimRadio
 from tests.support.artwork import write_real_rendition, write_rendition_of
 from tests.support.gunicorn import ArtworkServer, artwork_for_module, make_zone, seed_zone
 from tests.support.redis_server import RedisServer
+from tests.support.tcp_gate import TcpGate
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -160,7 +159,7 @@ def test_while_the_server_is_away_the_picture_stays_with_an_offline_mark_and_com
     server, redis_url
 ):
     images = play(server, redis_url, (200, 40, 90), 5)
-    gate = Gate(server.port)
+    gate = TcpGate(server.port)
     clock = FakeClock()
     settings = Settings(server=f"http://127.0.0.1:{gate.port}", zone=ZONE, wait_seconds=2, reload_minutes=30)
     client, display = build(settings, None, clock=clock, rng=lambda: 0.999, log=lambda _line: None)
@@ -256,63 +255,6 @@ def test_the_bar_shows_its_art_at_the_top_and_its_text_below(server, redis_url):
     text_area = frame.crop((0, 340, 320, 960)).convert("L")
     assert ImageStat.Stat(text_area).mean[0] < 60, "below it the text panel (dark, light letters)"
     assert text_area.getextrema()[1] > 200
-
-
-class Gate:
-    """A TCP forwarder to the server that can be shut (connections refused) and opened again."""
-
-    def __init__(self, target_port: int) -> None:
-        self._target = target_port
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._listener: socket.socket | None = None
-        self._open: list[socket.socket] = []
-        self.open()
-
-    def open(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def close(self) -> None:
-        """As a server that goes away: refuse new connections and drop the open ones."""
-        if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close alone does not
-            self._listener.close()
-            self._listener = None
-        for sock in self._open:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._open.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self._target))
-            self._open += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, target), daemon=True).start()
-
-
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (source, target):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 # --- bodies the real service never sends ---------------------------------------------------------
