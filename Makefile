@@ -67,7 +67,7 @@ demo: ## Start the stack with the emulated household; open http://localhost:8000
 	SONOS_SPEAKERS=$(DEMO_SPEAKERS) $(COMPOSE) --profile demo up -d --build --wait
 
 logs: ## Follow the logs
-	$(COMPOSE) logs -f --tail=100
+	$(COMPOSE) --profile demo logs -f --tail=100
 
 ps: ## Show the services and their health
 	$(COMPOSE) --profile demo ps

@@ -16,10 +16,19 @@ from tests.support.net import free_port
 SPEAKER_BLOCK = f"127.0.{200 + os.getpid() % 50}"
 
 
+# Set by .ci/run: there the compose tests must run, and a missing engine fails them instead.
+REQUIRED_ENV = "COMPOSE_TESTS_REQUIRED"
+
+
 def require_engine() -> None:
-    """Skip the calling test or fixture, saying why, when no Docker engine with Compose v2 answers."""
+    """Skip the calling test or fixture, saying why, when no Docker engine with Compose v2 answers.
+
+    In CI (COMPOSE_TESTS_REQUIRED=1) that is a failure: green without the compose tests is no green.
+    """
     reason = engine_unavailable_reason()
     if reason is not None:
+        if os.environ.get(REQUIRED_ENV) == "1":
+            pytest.fail(f"{REQUIRED_ENV}=1 but {reason}")
         pytest.skip(reason)
 
 
