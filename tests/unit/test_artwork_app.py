@@ -19,6 +19,7 @@ from werkzeug.test import EnvironBuilder
 from artwork import create_app
 from artwork.config import Settings
 from artwork.state import services
+from contract import layout
 from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES, Profile
@@ -740,3 +741,21 @@ def test_metrics_are_prometheus_text_with_the_304_ratio(client: FlaskClient):
     assert reply.headers["content-type"].startswith("text/plain")
     assert b"artwork_http_not_modified_ratio" in reply.body
     assert b"artwork_connections_rejected" in reply.body or b"artwork_http_requests" in reply.body
+
+
+@pytest.mark.parametrize("path", ["/art/..%2F..%2F{hex}-square720.bmp", "/art/../../{hex}-square720.bmp"])
+def test_a_file_outside_the_art_directory_is_never_served_even_with_a_wider_name_pattern(
+    client: FlaskClient, art_root: Path, monkeypatch: pytest.MonkeyPatch, path: str
+):
+    # Were the rendition-name pattern ever widened by mistake, the opening itself still confines.
+    wider = re.compile(r"^(?P<hash>[0-9a-f./]{32})-(?P<profile>[a-z0-9_]+)\.(?P<ext>bmp|jpg|png)$")
+    monkeypatch.setattr(layout, "ART_NAME_RE", wider)
+    hex_part = "0" * 26
+    secret = art_root.parent.parent / f"{hex_part}-square720.bmp"  # two levels above ARTWORK_DIR
+    secret.write_bytes(b"BM secret")
+    assert layout.parse_art_name(f"../../{hex_part}-square720.bmp") is not None, "the pattern is wide"
+
+    reply = fetch(client, path.format(hex=hex_part))
+
+    assert reply.status == 404
+    assert b"secret" not in reply.body

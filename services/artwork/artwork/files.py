@@ -56,6 +56,10 @@ class ArtFiles:
 
     def open(self, name: ArtName) -> OpenRendition:
         """Open `ARTWORK_DIR/<name.relpath>`, built only from validated parts; the caller closes it."""
+        # Confinement that does not rest on the name pattern alone: every part is opened relative
+        # to the directory above it, so each must be one plain path component.
+        if not (_plain_component(name.hash[:2]) and _plain_component(name.filename)):
+            raise ArtNotFound(name.filename)
         try:
             fd = self._open_file(name)
         except OSError as exc:
@@ -141,6 +145,11 @@ class _Directories:
         for fd in (*self.fanouts.values(), self.root):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _plain_component(part: str) -> bool:
+    """One file or directory name: no separator, no NUL, not `.` or `..`."""
+    return bool(part) and "/" not in part and "\0" not in part and part not in {".", ".."}
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
