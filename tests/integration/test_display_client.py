@@ -21,13 +21,13 @@ import pytest
 import redis
 from PIL import Image, ImageChops, ImageStat
 
+import simulator
 from contract.layout import ArtName
 from contract.profiles import BUILTIN_PROFILES, parse_profiles
 from contract.redis_keys import RedisKeys
 from contract.zone import EventType, Source, TransportState
 from poller.publisher import RedisPublisher
 from poller.render import Caption, placeholder_art
-from simulator import build
 from sonos_display.settings import Settings
 from standins import SimRadio
 from tests.support.artwork import write_real_rendition, write_rendition_of
@@ -40,6 +40,23 @@ pytestmark = pytest.mark.timeout(90)
 
 SQUARE, JPEG, BAR = (BUILTIN_PROFILES[p] for p in ("square720", "jpeg720", "bar320x960"))
 ZONE = "kitchen"
+
+
+_built: list[Any] = []
+
+
+def build(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """simulator.build, remembered so that each client's sockets are closed after its test."""
+    client, display = simulator.build(*args, **kwargs)
+    _built.append(client)
+    return client, display
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _built:
+        _built.pop().fetcher.reset()
 
 
 @pytest.fixture(scope="module")

@@ -74,6 +74,8 @@ class TcpGate:
         except OSError:
             pass
         finally:
+            # Each socket is the source of exactly one pipe, which closes it when it ends.
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+            source.close()
