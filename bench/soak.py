@@ -76,7 +76,7 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
         )
         script = stack.tmp / "soak.lua"
         script.write_text(WRK_SCRIPT)
-        workers = tree_pids(master)[1:]
+        workers = sorted(tree_pids(master)[1:])
         worker_rss: dict[str, float] = {}
         served: dict[str, int] = {}
 
@@ -114,8 +114,8 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
         if "end" not in worker_rss:
             raise RuntimeError(f"the HTTP load did not finish:\n{stack.log_tail('wrk.log')}")
         stack_max = max(stack_max, rss_bytes(stack_pids) / MIB)
-        if tree_pids(master)[1:] != workers:
-            raise RuntimeError("gunicorn workers were replaced during the soak")
+        if sorted(tree_pids(master)[1:]) != workers:  # psutil lists children in no fixed order
+            raise RuntimeError(f"gunicorn workers were replaced during the soak:\n{stack.log_tail('artwork.log')}")
         files_ok = all(env.images_on_disk(fields) for _, fields in list(watcher.arrivals.values())[-8:])
     warm = median(rss for n, rss in poller_samples if warm_changes <= n < warm_changes + 600)
     end = median(rss for _, rss in poller_samples[-3:])

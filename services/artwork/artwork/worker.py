@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import selectors
 import socket
@@ -170,6 +171,9 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.max_waiters = settings.max_waiters
         self.held: dict[HeadConn, Held] = {}
         self.streams: dict[HeadConn, Stream] = {}
+        # The earliest held deadline or stream comment may be due no sooner than this: the loop
+        # looks at them only then, not at every event (they are many under load).
+        self.timers_due = math.inf
         self.app_services: Services | None = None  # the artwork app's, once loaded
         self.max_head_bytes = max_head_bytes(
             self.cfg.limit_request_line, self.cfg.limit_request_fields, self.cfg.limit_request_field_size
@@ -340,7 +344,9 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             return False  # the thread's answer says so
         if etag is None or etag != wait.if_none_match:
             return False  # changed already (200), or nothing to wait on (404)
-        self.held[conn] = Held(wait, etag, time.monotonic() + wait.wait_seconds)
+        deadline = time.monotonic() + wait.wait_seconds
+        self.held[conn] = Held(wait, etag, deadline)
+        self.timers_due = min(self.timers_due, deadline)
         self.nr_conns -= 1  # held requests have their own limit
         conn.sock.setblocking(False)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_held_readable, conn))
@@ -365,7 +371,9 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn.close()
             self.nr_conns -= 1
             return True
-        self.streams[conn] = Stream(request, etag, time.monotonic() + _STREAM_COMMENT_SECONDS)
+        comment_at = time.monotonic() + _STREAM_COMMENT_SECONDS
+        self.streams[conn] = Stream(request, etag, comment_at)
+        self.timers_due = min(self.timers_due, comment_at)
         self.nr_conns -= 1
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_stream_readable, conn))
         metrics.waiters(self.waiting)
@@ -500,10 +508,20 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """Wake for the first held request's deadline too."""
-        if self.held:
-            first = min(held.deadline for held in self.held.values())
-            timeout = max(0.0, min(timeout, first - time.monotonic()))
+        if self.timers_due != math.inf:
+            timeout = max(0.0, min(timeout, self.timers_due - time.monotonic()))
         super().wait_for_and_dispatch_events(timeout)
+
+    def _run_timers(self, now: float) -> None:
+        """End the waits that are over and comment idle streams, then note when to look again."""
+        if now < self.timers_due:
+            return
+        self._release_expired(now)
+        self._comment_streams(now)
+        self.timers_due = min(
+            (*(held.deadline for held in self.held.values()), *(s.comment_at for s in self.streams.values())),
+            default=math.inf,
+        )
 
     def murder_pending(self) -> None:
         """Also drop connections whose head did not arrive in time, and finish lingering closes."""
@@ -520,8 +538,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
                     len(conn.head),
                 )
             self._forget(conn)
-        self._release_expired(now)
-        self._comment_streams(now)
+        self._run_timers(now)
         self._expire_lingering(now)
 
     def murder_keepalived(self, force: bool = False) -> None:
