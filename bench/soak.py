@@ -20,6 +20,7 @@ import time
 from bench.common import MIB, Result, Stack, check, median, rss_bytes, tree_pids
 from bench.household import StreamWatcher, base_cover, poller_stack, track, unique_cover
 from bench.http_serving import start_gunicorn
+from tests.support.waiting import wait_for
 
 BENCH = "soak"
 ROOMS = ("Living Room", "Kitchen", "Office", "Bedroom")
@@ -76,6 +77,8 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
         )
         script = stack.tmp / "soak.lua"
         script.write_text(WRK_SCRIPT)
+        # /healthz answered from one worker; the other may still be booting.
+        wait_for(lambda: len(tree_pids(master)) == 3, 20, what="both gunicorn workers")
         workers = sorted(tree_pids(master)[1:])
         worker_rss: dict[str, float] = {}
         served: dict[str, int] = {}
@@ -114,8 +117,9 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
         if "end" not in worker_rss:
             raise RuntimeError(f"the HTTP load did not finish:\n{stack.log_tail('wrk.log')}")
         stack_max = max(stack_max, rss_bytes(stack_pids) / MIB)
-        if sorted(tree_pids(master)[1:]) != workers:  # psutil lists children in no fixed order
-            raise RuntimeError(f"gunicorn workers were replaced during the soak:\n{stack.log_tail('artwork.log')}")
+        if sorted(tree_pids(master)[1:]) != workers:
+            log_tail = stack.log_tail("artwork.log")
+            raise RuntimeError(f"gunicorn workers were replaced during the soak:\n{log_tail}")
         files_ok = all(env.images_on_disk(fields) for _, fields in list(watcher.arrivals.values())[-8:])
     warm = median(rss for n, rss in poller_samples if warm_changes <= n < warm_changes + 600)
     end = median(rss for _, rss in poller_samples[-3:])

@@ -74,14 +74,9 @@ class Screen:
         self.display = display
         self._on_frame = on_frame  # the simulator's: (description) -> None, after each refresh
         self._mark = _offline_mark()
-        self._picture = None
         self._dimmed = False
         self.decodes = 0
         self.description = ""
-
-    @property
-    def has_picture(self):
-        return self._picture is not None
 
     def show(self, view, image_format, description):
         """Decode a checked image and put it up; MemoryError leaves the last one (raised again)."""
@@ -108,7 +103,6 @@ class Screen:
             except ValueError:
                 pass
         self.display.root_group = self._rebuild(picture)
-        self._picture = picture
         old_root = None
         gc.collect()  # the old bitmap goes now, not at some later allocation
         self._refresh(description)

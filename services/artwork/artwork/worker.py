@@ -329,10 +329,13 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         """Hold a `?wait=` request whose client has the current ETag; False: a thread answers now."""
         if self.app_services is None or not self.alive:
             return False
-        stream = parse_stream_request(bytes(conn.head))
+        head = conn.head
+        if b"wait=" not in head and b"/events " not in head:
+            return False  # most requests: a substring test on the head, no parsing, no copy
+        stream = parse_stream_request(bytes(head))
         if stream is not None:
             return self._start_stream(conn, stream)
-        wait = parse_wait_request(bytes(conn.head), self.max_wait_seconds)
+        wait = parse_wait_request(bytes(head), self.max_wait_seconds)
         if wait is None:
             return False
         if self.waiting >= self.max_waiters:
