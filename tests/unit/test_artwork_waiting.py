@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from artwork.errors import BadWait
-from artwork.waiting import WaitRequest, not_modified_response, parse_wait_request, wait_seconds
+from artwork.waiting import BadWait, WaitRequest, not_modified_response, parse_wait_request, wait_seconds
 
 
 def head(target: str, *headers: str, method: str = "GET") -> bytes:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from artwork.worker import REJECT_RESPONSE, head_complete, max_head_bytes, peer_name
+from tests.support.processes import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,19 @@ def test_the_canned_rejection_is_a_complete_503_with_a_json_body():
     assert "Retry-After: 1" in lines
     assert "Connection: close" in lines
     assert json.loads(body) == {"error": "too many connections"}
+
+
+def test_the_worker_class_loads_neither_flask_nor_redis_in_gunicorns_master():
+    # The master imports the worker class; Flask and redis-py there cost about 18 MiB of RSS.
+    probe = "import sys, artwork.worker; print(sorted(m for m in ('flask', 'redis') if m in sys.modules))"
+    paths = os.pathsep.join(str(REPO_ROOT / "services" / name) for name in ("contract", "artwork"))
+
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": paths},
+    ).stdout
+
+    assert out.strip() == "[]"

@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from artwork.payloads import json_body
+from artwork.waiting import BadWait
 from artwork.zones import NowPlayingUnavailable
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,6 @@ log = logging.getLogger(__name__)
 
 class ResourceNotFound(Exception):
     """The client asked for something that is not there; the message is safe to send."""
-
-
-class BadWait(ValueError):
-    """`wait` is not a number of seconds within 0..ARTWORK_MAX_WAIT_SECONDS; the message says so."""
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -22,14 +22,13 @@ from flask import Flask
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
-from artwork.errors import BadWait
 from artwork.files import ArtNotFound
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
 from artwork.responses import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
 from artwork.routes import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.state import services
-from artwork.waiting import WAIT_PARAMETER, wait_seconds
+from artwork.waiting import WAIT_PARAMETER, BadWait, wait_seconds
 from artwork.zones import NowPlayingUnavailable
 from contract.layout import ArtName, parse_art_name
 from contract.profiles import MIME_TYPES, Profile

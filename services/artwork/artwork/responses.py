@@ -9,20 +9,13 @@ from flask import Response, request, send_file
 
 from artwork.errors import ResourceNotFound
 from artwork.files import ArtNotFound
+from artwork.headers import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
 from artwork.payloads import body_etag, json_body
 from artwork.state import services
 from contract.layout import ArtName
 from contract.profiles import MIME_TYPES
 
-IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
-# On every response. Everything here is public, read-only and sent without credentials, so any
-# origin may read it; the conditional-request headers are what a browser client needs to see.
-EVERY_RESPONSE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range",
-}
-REVALIDATE_CACHE_CONTROL = "no-cache"
+__all__ = ["EVERY_RESPONSE_HEADERS", "IMMUTABLE_CACHE_CONTROL", "REVALIDATE_CACHE_CONTROL"]
 
 
 class LastModified(Enum):

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from artwork.errors import BadWait
+from artwork.headers import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL
 from artwork.payloads import body_etag, json_body, split_image_filename, zone_payload, zone_rendition
-from artwork.responses import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL
-from artwork.state import Services
 from contract.zone import ZONE_ID_RE
 
+if TYPE_CHECKING:  # Flask comes with it; the worker's master process imports this module
+    from artwork.state import Services
+
 WAIT_PARAMETER = "wait"
+
+
+class BadWait(ValueError):
+    """`wait` is not a number of seconds within 0..ARTWORK_MAX_WAIT_SECONDS; the message says so."""
+
+
 _WAITABLE_METHODS = frozenset({b"GET", b"HEAD"})
 
 

@@ -32,13 +32,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
 from artwork import metrics
 from artwork.config import Settings
-from artwork.state import Services, installed_services
+from artwork.unavailable import NowPlayingUnavailable
 from artwork.waiting import (
     STREAM_COMMENT,
     StreamRequest,
@@ -50,8 +50,9 @@ from artwork.waiting import (
     stream_head,
     zone_event,
 )
-from artwork.zone_cache import CachedZones
-from artwork.zones import NowPlayingUnavailable
+
+if TYPE_CHECKING:
+    from artwork.state import Services
 
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # a bare-LF head is complete too: the parser then answers 400
 _RECV_BYTES = 8192
@@ -174,7 +175,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         # The earliest held deadline or stream comment may be due no sooner than this: the loop
         # looks at them only then, not at every event (they are many under load).
         self.timers_due = math.inf
-        self.app_services: Services | None = None  # the artwork app's, once loaded
+        self.app_services: Services | None = None  # the artwork app's, once loaded (see run)
         self.max_head_bytes = max_head_bytes(
             self.cfg.limit_request_line, self.cfg.limit_request_fields, self.cfg.limit_request_field_size
         )
@@ -184,10 +185,13 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def run(self) -> None:
         """Follow the app's zone changes (for held requests), then run gthread's event loop."""
+        # Imported here, in the worker: Flask and Redis would add about 18 MiB to the master.
+        from artwork.state import installed_services  # noqa: PLC0415
+
         self.app_services = installed_services(self.wsgi)
-        zones = self.app_services.zones if self.app_services is not None else None
-        if isinstance(zones, CachedZones):
-            zones.add_listener(self._zones_changed)
+        add_listener = getattr(self.app_services.zones, "add_listener", None) if self.app_services else None
+        if add_listener is not None:  # the zone cache tells of changes; a plain repository cannot
+            add_listener(self._zones_changed)
         super().run()
 
     # --- accepting -------------------------------------------------------------------------------

@@ -12,8 +12,11 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from artwork.config import Settings
+from artwork.unavailable import NowPlayingUnavailable
 from contract.redis_keys import RedisKeys
 from contract.zone import ZONE_ID_RE, ZoneState
+
+__all__ = ["NowPlayingUnavailable", "ZoneRepository", "ZoneSource", "ZoneView", "make_redis_client"]
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +25,6 @@ log = logging.getLogger(__name__)
 _REDIS_RETRIES = 1
 _RETRY_BACKOFF_CAP_SECONDS = 0.1
 _RETRY_BACKOFF_BASE_SECONDS = 0.02
-
-
-class NowPlayingUnavailable(Exception):
-    """The now-playing state cannot be read right now; `detail` says why, without internals."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 def make_redis_client(settings: Settings, *, retries: int = _REDIS_RETRIES, **options: Any) -> redis.Redis:

@@ -1,0 +1,11 @@
+"""Response headers every route shares; no Flask here, so the worker's master process can import it."""
+
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# On every response. Everything here is public, read-only and sent without credentials, so any
+# origin may read it; the conditional-request headers are what a browser client needs to see.
+EVERY_RESPONSE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range",
+}
+REVALIDATE_CACHE_CONTROL = "no-cache"
