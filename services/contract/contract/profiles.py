@@ -11,7 +11,7 @@ from contract.errors import ConfigError
 ImageFormat = Literal["bmp", "jpeg", "png"]
 Layout = Literal["cover", "bar", "round"]
 
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 """Bump when rendering changes, so content-addressed names change with it."""
 
 EXTENSIONS: dict[ImageFormat, str] = {"bmp": "bmp", "jpeg": "jpg", "png": "png"}
