@@ -336,10 +336,11 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         head = conn.head
         if b"wait=" not in head and b"/events " not in head:
             return False  # most requests: a substring test on the head, no parsing, no copy
-        stream = parse_stream_request(bytes(head))
+        request_head = bytes(head)
+        stream = parse_stream_request(request_head)
         if stream is not None:
-            return self._start_stream(conn, stream)
-        wait = parse_wait_request(bytes(head), self.max_wait_seconds)
+            return self._start_stream(conn, self.app_services, stream)
+        wait = parse_wait_request(request_head, self.max_wait_seconds)
         if wait is None:
             return False
         if self.waiting >= self.max_waiters:
@@ -360,13 +361,13 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         metrics.waiters(self.waiting)
         return True
 
-    def _start_stream(self, conn: HeadConn, request: StreamRequest) -> bool:
+    def _start_stream(self, conn: HeadConn, app_services: Services, request: StreamRequest) -> bool:
         """Keep an event stream here; False (a thread answers 404 or 503) for an unknown zone or no room."""
-        if self.app_services is None or self.waiting >= self.max_waiters:
+        if self.waiting >= self.max_waiters:
             metrics.count_wait("over_limit")
             return False
         try:
-            event = zone_event(self.app_services, request.zone_id)
+            event = zone_event(app_services, request.zone_id)
         except NowPlayingUnavailable:
             return False
         if event is None:
@@ -463,22 +464,24 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         except OSError:
             closed = True
         if closed:  # the client gave up: nothing is kept for it
-            del self.held[conn]
-            self.poller.unregister(conn.sock)
+            self._unhold(conn, "closed")
             conn.close()
-            metrics.count_wait("closed")
-            metrics.waiters(self.waiting)
         else:  # it sent more (a pipelined request): answer this one now
             self._release(conn, "woken")
 
     def _release(self, conn: HeadConn, outcome: str) -> None:
         """Hand a held request to a thread, which answers it as usual: 200 if changed, else 304."""
-        del self.held[conn]
-        self.poller.unregister(conn.sock)
+        self._unhold(conn, outcome)
         self.nr_conns += 1
+        self.enqueue_req(conn)
+
+    def _unhold(self, conn: HeadConn, outcome: str) -> None:
+        """Stop holding a request (its socket leaves the poller) and count how its wait ended."""
+        del self.held[conn]
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(conn.sock)
         metrics.count_wait(outcome)
         metrics.waiters(self.waiting)
-        self.enqueue_req(conn)
 
     def _release_expired(self, now: float) -> None:
         for conn, held in list(self.held.items()):
@@ -494,11 +497,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _answer_held(self, conn: HeadConn, held: Held, outcome: str) -> None:
         """Answer a held request with its 304 from the event loop, and close its connection."""
-        del self.held[conn]
-        with contextlib.suppress(KeyError, ValueError):
-            self.poller.unregister(conn.sock)
-        metrics.count_wait(outcome)
-        metrics.waiters(self.waiting)
+        self._unhold(conn, outcome)
         try:
             conn.sock.send(not_modified_response(held.etag))  # far smaller than a send buffer
         except OSError:
