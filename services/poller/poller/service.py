@@ -355,10 +355,11 @@ class Poller:
         """Ask the speakers already known how the household is grouped (one topology read, no SSDP)."""
         self._next_group_check = time.monotonic() + self.group_check_interval_seconds
         with self._lock:
-            # Speakers that answer first: one that hangs would hold up the loop until it times out.
-            zones = sorted(
-                (t.zone for t in self._zones.values()), key=lambda z: self._zones[z.zone_id].unavailable
-            )
+            # Only speakers that answer and have no job running: one that hangs would hold up the
+            # loop, where this runs, until it times out.
+            zones = [
+                t.zone for z, t in self._zones.items() if not t.unavailable and not self._workers.busy(z)
+            ]
         if self.regroup is None or not zones:
             return
         found = self.regroup(zones)
