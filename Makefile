@@ -13,7 +13,7 @@ ZONE ?=
 FRAMES ?= display-frames
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e test-compose bench lint fmt up down demo logs ps redis-cli display-sim
+.PHONY: help venv test test-unit test-integration test-e2e test-compose bench chaos pi-check lint fmt up down demo logs ps redis-cli display-sim
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ test-e2e: test-compose ## Same as test-compose
 
 bench: venv ## Run the benchmarks (bench/)
 	$(BIN)/python -m bench $(ARGS)
+
+chaos: venv ## The stack under Pi-class limits and seeded faults (CHAOS_MINUTES=30, CHAOS_SEED=); bench/results/chaos.md
+	$(BIN)/python -m bench.chaos
+
+pi-check: venv ## Build the images for linux/arm64 under qemu, run them as the stack and test them (~15 min); bench/results/pi-check.md
+	$(BIN)/python -m bench.pi_check
 
 lint: venv ## ruff, mypy, hadolint and the compose-spec schema, changing nothing
 	$(BIN)/ruff check .

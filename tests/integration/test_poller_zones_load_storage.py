@@ -203,6 +203,42 @@ def test_a_thousand_changes_leave_no_temp_file_and_the_cache_under_its_bound(
         redis_client.close()
 
 
+def test_a_burst_of_changes_between_timed_sweeps_still_keeps_the_cache_near_its_bound(
+    fake_household: Callable[..., Household], redis_url: str, artwork_dir: Path, tmp_path: Path
+):
+    household = fake_household("Living Room")
+    speaker = household.speaker("living-room")
+    settings = Settings(
+        redis_url=redis_url,
+        artwork_dir=artwork_dir,
+        sonos_speakers=(SpeakerAddress(speaker.ip),),
+        profiles=parse_profiles("sq=400x400.bmp"),  # 161 KB a change: 13 changes pass the 1 MB bound
+        cache_max_mb=1,
+        heartbeat_file=tmp_path / "heartbeat",
+        sonos_events=False,
+        poll_interval_seconds=0.0,
+        cpu_threshold_percent=100,
+        memory_threshold_percent=100,
+    )
+    poller, redis_client = build_poller(settings, threading.Event())
+    assert poller.housekeeping_interval_seconds == 60  # the timed sweep alone would come too late
+    try:
+        poller.tick()  # the first pass sweeps once, as at every start
+        assert poller.drain(10)
+        for n in range(40):
+            cover = generated_cover(f"{n}", size_pixels=64)
+            speaker.set_track(Track(f"Song {n}", "Artist", "Album", cover=cover))
+            poller.tick()
+            assert poller.drain(10)
+        stored_bytes = sum(p.stat().st_size for p in (artwork_dir / "art").rglob("*") if p.is_file())
+        # A sweep runs once a tenth of the bound was written, so the cache passes it by less than that.
+        assert poller.counters.renditions_evicted >= 25
+        assert stored_bytes <= 1.1 * 1024 * 1024
+    finally:
+        poller.close()
+        redis_client.close()
+
+
 def test_qualia_mount_gets_the_default_zones_square_image(
     fake_household: Callable[..., Household],
     client: redis.Redis,

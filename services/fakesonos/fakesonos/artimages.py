@@ -12,6 +12,8 @@ from fakesonos.covers import DEFAULT_COVER_SIZE_PIXELS, cover_image, cover_jpeg,
 from fakesonos.faults import ArtFault
 
 LARGE_SIZE_PIXELS = 3000
+# 36 megapixels: just under the poller's default ART_MAX_PIXELS (40 M), so it is decoded, not refused.
+HUGE_PIXELS_SIDE_PIXELS = 6000
 BOMB_SIZE_PIXELS = 30000  # 900 megapixels claimed: ten times Pillow's decompression-bomb limit
 BOMB_DATA_BYTES = 4 * 1024 * 1024  # the compressed zeros actually sent stay a few kilobytes
 EXIF_ORIENTATION_TAG = 0x0112
@@ -29,6 +31,7 @@ IMAGE_FAULTS = frozenset(
         ArtFault.EXIF_ROTATED,
         ArtFault.PROGRESSIVE_JPEG,
         ArtFault.LARGE_3000,
+        ArtFault.HUGE_PIXELS,
     }
 )
 CONTENT_TYPES = {
@@ -40,6 +43,7 @@ CONTENT_TYPES = {
     ArtFault.PROGRESSIVE_JPEG: "image/jpeg",
     ArtFault.LARGE_3000: "image/jpeg",
     ArtFault.BOMB: "image/png",
+    ArtFault.HUGE_PIXELS: "image/png",
     ArtFault.TRUNCATED_JPEG: "image/jpeg",
     ArtFault.NOT_AN_IMAGE: "image/jpeg",  # a captive-portal page where a picture was promised
 }
@@ -59,6 +63,8 @@ def fault_image(fault: ArtFault, title: str, artist: str) -> bytes:
         return NOT_AN_IMAGE_BODY
     if fault is ArtFault.BOMB:
         return bomb_png(BOMB_SIZE_PIXELS)
+    if fault is ArtFault.HUGE_PIXELS:
+        return solid_png(HUGE_PIXELS_SIDE_PIXELS, (0x2E, 0x5E, 0x8E))
     if fault is ArtFault.LARGE_3000:
         size = (LARGE_SIZE_PIXELS, LARGE_SIZE_PIXELS)
     if fault is ArtFault.EXIF_ROTATED:
@@ -101,6 +107,15 @@ def bomb_png(side_pixels: int) -> bytes:
     """A small, structurally valid greyscale PNG whose header claims side x side pixels."""
     header = struct.pack(">IIBBBBB", side_pixels, side_pixels, 8, 0, 0, 0, 0)
     data = zlib.compress(bytes(BOMB_DATA_BYTES), 9)  # the first rows only: zeros squeeze to nothing
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+def solid_png(side_pixels: int, rgb: tuple[int, int, int]) -> bytes:
+    """A complete RGB PNG of one colour, compressed row by row (never the whole image in memory)."""
+    header = struct.pack(">IIBBBBB", side_pixels, side_pixels, 8, 2, 0, 0, 0)
+    row = b"\x00" + bytes(rgb) * side_pixels  # filter byte "none", then the pixels
+    deflate = zlib.compressobj(9)
+    data = b"".join(deflate.compress(row) for _ in range(side_pixels)) + deflate.flush()
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
 
 

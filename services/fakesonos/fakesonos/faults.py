@@ -36,6 +36,7 @@ class ArtFault(StrEnum):
     EXIF_ROTATED = "EXIF_ROTATED"
     PROGRESSIVE_JPEG = "PROGRESSIVE_JPEG"
     LARGE_3000 = "LARGE_3000"
+    HUGE_PIXELS = "HUGE_PIXELS"  # a real 6000x6000 RGB PNG of ~100 KB: under the pixel cap, ~100 MiB decoded
 
 
 def parse_enum_name(enum: type[E], value: str) -> E:

@@ -48,6 +48,14 @@ def watchdog_limit_seconds(settings: Settings) -> float:
     return max(60.0, 10 * settings.poll_interval_seconds + 2 * settings.art_timeout_seconds)
 
 
+def write_pid(heartbeat_file: Path) -> None:
+    """Start the heartbeat file with this process's pid, for the healthcheck to kill it if it freezes."""
+    try:
+        heartbeat_file.write_text(f"{os.getpid()}\n")
+    except OSError as err:
+        log.warning("cannot write heartbeat file %s: %s", heartbeat_file, err)
+
+
 def find_zones(settings: Settings) -> list[sonos.Zone]:
     """Zones of the configured seed speakers, or of SSDP discovery when none are configured."""
     if settings.sonos_speakers:
@@ -89,6 +97,8 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
             now=time.time(),
         ),
         housekeeping_interval_seconds=min(60.0, settings.temp_max_age_seconds / 2),
+        written_bytes=lambda: store.written_bytes,
+        cache_max_bytes=settings.cache_max_mb * 1024 * 1024,
         load=LoadMonitor(settings.cpu_threshold_percent, settings.memory_threshold_percent),
         resource_check_interval_seconds=settings.resource_check_interval_seconds,
         subscriptions=subscriptions,
@@ -123,6 +133,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except (StorageError, FontsMissing) as err:
         log.error("%s", err)
         return 1
+    write_pid(settings.heartbeat_file)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)

@@ -32,6 +32,17 @@ class SweepResult:
     bytes_freed: int = 0
 
 
+# The sweep also runs once renditions worth this share of CACHE_MAX_MB were written since the last
+# one: a busy household (or a burst) would otherwise overrun the bound for a whole interval.
+SWEEP_AFTER_SHARE = 0.1
+
+
+def sweep_due(now: float, next_sweep_at: float, written_since_bytes: int, max_bytes: int) -> bool:
+    """Whether to sweep now: its interval passed, or the cache grew by a tenth of its bound (0: none)."""
+    grown = max_bytes > 0 and written_since_bytes >= max_bytes * SWEEP_AFTER_SHARE
+    return now >= next_sweep_at or grown
+
+
 def choose_evictions(files: Iterable[StoredFile], max_bytes: int, keep: set[str]) -> list[StoredFile]:
     """Least recently used files to delete to get under max_bytes, never one in keep."""
     ordered = sorted(files, key=lambda f: f.used_at)

@@ -22,7 +22,7 @@ from typing import Any
 from contract.zone import EventType, ZoneState, default_zone_id
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
-from poller.housekeeping import SweepResult
+from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing
 from poller.pipeline import ArtPipeline
@@ -97,6 +97,9 @@ class Poller:
     heartbeat_file: Path
     housekeeping: Callable[[set[str]], SweepResult]
     housekeeping_interval_seconds: float = 60.0
+    # Bytes of renditions written so far, and the cache's bound: a sweep runs early when they add up.
+    written_bytes: Callable[[], int] = lambda: 0
+    cache_max_bytes: int = 0
     load: LoadMonitor | None = None
     resource_check_interval_seconds: float = 30.0
     subscriptions: Subscriptions | None = None  # None: polling only (SONOS_EVENTS=off)
@@ -127,6 +130,7 @@ class Poller:
     _next_discovery: float = 0.0
     _next_group_check: float = 0.0
     _next_housekeeping: float = 0.0
+    _swept_at_bytes: int = 0
     _next_load_check: float = 0.0
     _last_tick: float = field(default_factory=time.monotonic)
     _started_at_ms: int = 0
@@ -208,7 +212,8 @@ class Poller:
         with self._lock:
             self._flush()
         self._beat()
-        if time.monotonic() >= self._next_housekeeping:
+        written_since_bytes = self.written_bytes() - self._swept_at_bytes
+        if sweep_due(time.monotonic(), self._next_housekeeping, written_since_bytes, self.cache_max_bytes):
             self._housekeep()
         self._last_tick = time.monotonic()
 
@@ -330,6 +335,7 @@ class Poller:
 
     def _housekeep(self) -> None:
         self._next_housekeeping = time.monotonic() + self.housekeeping_interval_seconds
+        self._swept_at_bytes = self.written_bytes()
         # A job reserves before it checks what is stored, so it either sees this sweep's result or
         # had its renditions kept by it.
         with self._files_lock:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from contract.layout import ART_DIRNAME, TMP_DIRNAME, ArtName
@@ -20,6 +21,14 @@ class ArtworkStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / TMP_DIRNAME
+        self._written_bytes = 0
+        self._written_lock = threading.Lock()
+
+    @property
+    def written_bytes(self) -> int:
+        """Bytes of renditions written since start (the cache sweep runs when they add up)."""
+        with self._written_lock:
+            return self._written_bytes
 
     def prepare(self) -> None:
         """Create the layout; StorageError when the volume is not writable."""
@@ -62,3 +71,5 @@ class ArtworkStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_path)
             raise StorageError(f"cannot write {name.relpath}: {err.strerror or err}") from err
+        with self._written_lock:
+            self._written_bytes += len(data)
