@@ -318,6 +318,18 @@ print(cache, oldest)
 """
 
 
+# What the LRU sweep allows past CACHE_MAX_MB: it runs once a tenth of the bound was written since
+# the last one, between loop passes, while up to ZONE_WORKERS (4) zones render a change each (the
+# default profiles write about 0.9 MiB a change).
+SWEEP_SHARE = 0.1
+RENDERS_IN_FLIGHT_MIB = 4 * 1.0
+
+
+def cache_limit_mib(cache_max_mib: float) -> float:
+    """The most the artwork cache may hold at a sample without breaking invariant 6."""
+    return cache_max_mib * (1 + SWEEP_SHARE) + RENDERS_IN_FLIGHT_MIB
+
+
 def watch_volume(
     record: Record, container: Callable[[], str], cache_max_mib: float, temp_max_age_seconds: float,
     stop: threading.Event,
@@ -331,8 +343,7 @@ def watch_volume(
             return  # the container is restarting; the next sample sees the volume
         cache_bytes, oldest_seconds = (float(v) for v in out.split())
         record.volume.append((record.now(), cache_bytes / 2**20, oldest_seconds))
-        # The poller prunes after each render, so the cache may pass its bound by about one render.
-        if cache_bytes / 2**20 > cache_max_mib * 1.1:
+        if cache_bytes / 2**20 > cache_limit_mib(cache_max_mib):
             record.violate(
                 6, f"the artwork cache holds {cache_bytes / 2**20:.0f} MiB, its bound is {cache_max_mib:.0f}"
             )

@@ -113,3 +113,21 @@ def test_bad_requests_say_what_is_wrong(fake_household, fakesonos_control, path,
 
     assert status == 400
     assert message in answer["error"]
+
+
+def test_the_root_lists_every_endpoint_and_each_one_it_lists_answers(fake_household, fakesonos_control):
+    control = fakesonos_control(fake_household("Den"))
+
+    status, answer = control_request(control, "GET", "/")
+
+    assert status == 200
+    listed = {(e["method"], e["path"]) for e in answer["endpoints"]}
+    assert {
+        ("POST", "/speakers/<room>/track"),
+        ("POST", "/groups"),
+        ("POST", "/speakers/<room>/fault"),
+    } <= listed
+    assert "HUGE_PIXELS" in answer["art_faults"]
+    for method, path in sorted(listed):
+        if method == "GET":
+            assert control_request(control, "GET", path.replace("<room>", "den"))[0] == 200, path

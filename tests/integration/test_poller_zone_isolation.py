@@ -110,3 +110,25 @@ def test_a_burst_across_many_zones_ends_on_each_zones_latest_track_in_version_or
         assert set(images) == {"square720", "bar320x960", "jpeg720"}
     # A fixed set of zone workers: a burst over eight zones starts no thread.
     assert psutil.Process(poller.process.pid).num_threads() <= threads_before
+
+
+def test_a_first_seed_that_hangs_after_a_restart_does_not_hold_up_the_other_zones(
+    fake_household: Callable[..., Household], client: redis.Redis, pollers: PollerRunner
+):
+    # Found by the chaos campaign: the poller restarted while the first seed speaker rebooted, the
+    # speaker then hung, and the other rooms' changes waited or were never shown.
+    household = fake_household("Living Room", "Kitchen", "Office")
+    for room in ("kitchen", "office"):
+        household.speaker(room).set_track(track(f"{room} 0"))
+    household.speaker("living-room").set_fault(SpeakerFault.OFFLINE)
+    poller = pollers.start(household, SPEAKER_TIMEOUT_SECONDS="3", POLL_INTERVAL_SECONDS="2")
+    wait_for_title(client, "kitchen", "kitchen 0", poller, timeout_seconds=15)
+
+    household.speaker("living-room").set_fault(SpeakerFault.HANG)
+    for n in range(1, 6):
+        time.sleep(1)
+        changed_at = time.monotonic()
+        household.speaker("kitchen").set_track(track(f"kitchen {n}"))
+        wait_for_title(client, "kitchen", f"kitchen {n}", poller, timeout_seconds=5)
+        assert time.monotonic() - changed_at < PROMPT_SECONDS, f"change {n}"
+    household.speaker("living-room").set_fault(None)

@@ -29,6 +29,23 @@ _SPEAKER_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)$")
 _SUBSCRIPTIONS_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/subscriptions$")
 _TRACK_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/track$")
 MAX_REBOOT_SECONDS = 3600.0
+# What `GET /` answers: every endpoint, so that a newcomer with curl finds the rest from there.
+ENDPOINTS = (
+    ("GET", "/", "this list"),
+    ("GET", "/healthz", "liveness"),
+    ("GET", "/speakers", "every speaker: room, ip, group, what it plays, its faults"),
+    ("GET", "/speakers/<room>", "one speaker (room slug such as living-room, room name, uid or ip)"),
+    ("GET", "/speakers/<room>/subscriptions", "its live UPnP event subscriptions"),
+    ("POST", "/speakers/<room>/track",
+     '{"title", "artist", "album", "duration_seconds", "cover": {"size", "seed"} | null, "source": '
+     '"library|streaming|radio|line_in|tv|airplay", "station", "stream_content", "art_fault"}'),
+    ("DELETE", "/speakers/<room>/track", "empty its queue (nothing playing)"),
+    ("POST", "/speakers/<room>/state", '{"state": "PLAYING|PAUSED_PLAYBACK|STOPPED|TRANSITIONING"}'),
+    ("POST", "/speakers/<room>/fault", '{"fault": "OFFLINE|HANG|UPNP_DISABLED" | null}'),
+    ("POST", "/speakers/<room>/reboot", '{"down_seconds": 5}'),
+    ("POST", "/speakers/<room>/ungroup", "leave its group (a coordinator dissolves it)"),
+    ("POST", "/groups", '{"coordinator": "<room>", "members": ["<room>", ...]}'),
+)  # fmt: skip
 
 
 class BadRequestError(ValueError):
@@ -196,6 +213,11 @@ class _ControlHandler(Handler):
         self._respond(self._delete)
 
     def _get(self, path: str) -> object:
+        if path == "/":
+            return {
+                "endpoints": [{"method": m, "path": p, "body": b} for m, p, b in ENDPOINTS],
+                "art_faults": [fault.name for fault in ArtFault],
+            }
         if path == "/healthz":
             return {"status": "ok"}
         if path == "/speakers":

@@ -80,7 +80,12 @@ def resolve_zones(
     """
     zones: dict[str, Zone] = {}
     households_done: set[str] = set()
-    for speaker in speakers:
+    listed: set[str] = set()  # addresses a topology already read lists: asking them adds nothing
+    # Speakers that answered before go first, so that one that is offline or hung is not asked at
+    # all once another has described its household (each question to it costs a timeout).
+    for speaker in sorted(speakers, key=lambda s: getattr(s, "_household_id", None) is None):
+        if speaker.ip_address in listed:
+            continue
         try:
             speaker_household = speaker.household_id
             if (household and speaker_household != household) or speaker_household in households_done:
@@ -91,6 +96,7 @@ def resolve_zones(
             groups = speaker.all_groups
             visible = speaker.visible_zones  # from the same cached topology read
             households_done.add(speaker_household)
+            listed.update(member.ip_address for group in groups for member in group.members)
             for group in groups:
                 zone = _zone_of(group, allow, visible)
                 if zone is not None:
@@ -100,11 +106,22 @@ def resolve_zones(
     return list(zones.values())
 
 
+def _name(speaker: Any) -> str:
+    """A speaker's room name as the topology read just filled it in, without asking the speaker.
+
+    soco's `player_name` property first looks up that speaker's own household over the network
+    (GetHouseholdID, whose SCPD fetch has a fixed 10 s timeout). For a member that is offline or
+    hung, one answering speaker's topology read then failed or stalled the poll loop (found by the
+    chaos campaign). The topology read sets `_player_name` on every member it lists.
+    """
+    return str(getattr(speaker, "_player_name", None) or speaker.uid)
+
+
 def _zone_of(group: Any, allow: tuple[str, ...], visible: set[Any]) -> Zone | None:
     coordinator = group.coordinator
     if coordinator is None:
         return None
-    name = coordinator.player_name or coordinator.uid
+    name = _name(coordinator)
     zone_id = zone_id_for(name, coordinator.uid)
     if allow and name not in allow and zone_id not in allow:
         return None
@@ -112,7 +129,7 @@ def _zone_of(group: Any, allow: tuple[str, ...], visible: set[Any]) -> Zone | No
     members = tuple(
         sorted(
             (
-                Member(m.uid, m.player_name or m.uid)
+                Member(m.uid, _name(m))
                 for m in group.members
                 if m in visible or m is coordinator
             ),
