@@ -66,8 +66,8 @@ def main() -> int:
     if judged is Verdict.FRESH:
         return 0
     print(f"heartbeat is {age_seconds:.0f} s old", file=sys.stderr)
-    pid = heartbeat_pid(settings.heartbeat_file)
-    if judged is Verdict.FROZEN and pid is not None:
+    pid = heartbeat_pid(settings.heartbeat_file) if judged is Verdict.FROZEN else None
+    if pid is not None:
         try:
             os.kill(pid, signal.SIGKILL)  # SIGKILL works on a stopped process too
         except OSError as err:
