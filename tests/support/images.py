@@ -8,13 +8,12 @@ from PIL import Image
 
 
 def jpeg_bytes(width: int = 640, height: int = 640, colour: tuple[int, int, int] = (200, 40, 90)) -> bytes:
-    """A baseline JPEG with a gradient, so it is not trivially compressible."""
+    """A baseline JPEG with gradients across and down, so it is not trivially compressible."""
     with (
-        Image.linear_gradient("L").resize((width, height)) as grey,
-        Image.merge(
-            "RGB",
-            (grey, grey.transpose(Image.Transpose.ROTATE_90), Image.new("L", (width, height), colour[2])),
-        ) as image,
+        Image.linear_gradient("L").resize((width, height)) as down,
+        Image.linear_gradient("L").resize((height, width)) as gradient,
+        gradient.transpose(Image.Transpose.ROTATE_90) as across,
+        Image.merge("RGB", (down, across, Image.new("L", (width, height), colour[2]))) as image,
     ):
         out = io.BytesIO()
         image.save(out, format="JPEG", quality=90)

@@ -295,19 +295,23 @@ def test_head_of_the_zone_image_gives_headers_only(
 
 
 @pytest.mark.parametrize(
-    "filename",
+    ("filename", "says"),
     [
-        "round480.jpg",  # built in, but not configured
-        "square720.jpg",  # configured, wrong extension
-        "square720",
-        "nonsense.bmp",
+        ("round480.jpg", "profile round480 is not enabled: add it to ARTWORK_PROFILES"),
+        ("square720.jpg", "profile square720 is served as square720.bmp"),
+        ("square720", "profile square720 is served as square720.bmp"),
+        ("nonsense.bmp", "unknown profile 'nonsense.bmp'; the profiles here are square720.bmp, "),
     ],
 )
-def test_an_unknown_profile_is_a_404_json(client: FlaskClient, playing: dict[str, ArtName], filename: str):
+def test_a_profile_that_is_not_served_is_a_404_json_saying_what_to_ask_for_instead(
+    client: FlaskClient, playing: dict[str, ArtName], filename: str, says: str
+):
     reply = fetch(client, f"/zones/living-room/{filename}")
 
     assert reply.status == 404
-    assert _json(reply) == {"error": "unknown profile"}
+    body = _json(reply)
+    assert isinstance(body, dict)
+    assert body["error"].startswith(says)
 
 
 def test_an_image_of_an_unknown_zone_is_a_404_json(client: FlaskClient):
@@ -660,7 +664,10 @@ def test_a_legacy_bmp_whose_profile_is_not_configured_is_a_404_saying_so(
         reply = fetch(app.test_client(), "/Adafruit/artwork_bar.bmp")
 
     assert reply.status == 404
-    assert _json(reply) == {"error": "profile bar320x960 is not configured in ARTWORK_PROFILES"}
+    assert _json(reply) == {
+        "error": "profile bar320x960 is not enabled: add it to ARTWORK_PROFILES (now jpeg720.jpg) "
+        "and restart, then ask for bar320x960.bmp"
+    }
 
 
 def test_a_legacy_bmp_without_any_zone_is_a_404_json(client: FlaskClient):

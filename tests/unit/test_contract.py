@@ -7,7 +7,7 @@ import pytest
 from contract.env import Env
 from contract.errors import ConfigError
 from contract.layout import parse_art_name, parse_art_relpath, rendition_name
-from contract.profiles import BUILTIN_PROFILES, parse_profiles
+from contract.profiles import BUILTIN_PROFILES, missing_profile_message, parse_profiles
 from contract.zone import Member, Source, TransportState, ZoneState, zone_id_for
 
 
@@ -24,12 +24,59 @@ def test_custom_profile_takes_name_size_and_format():
     assert (profile.name, profile.width, profile.height, profile.format) == ("hub75", 64, 64, "png")
 
 
+def test_a_square_custom_profile_crops_and_any_other_shape_letterboxes_by_default():
+    square, wide, tall = parse_profiles("sq=400x400.png,wide=800x480.jpg,tall=320x960.bmp")
+    assert (square.fit, wide.fit, tall.fit) == ("crop", "letterbox", "letterbox")
+
+
+def test_a_fit_after_a_colon_overrides_the_default_for_custom_and_built_in_profiles():
+    wide, square = parse_profiles("wide=800x480.jpg:crop,jpeg720:letterbox")
+    assert (wide.fit, square.fit) == ("crop", "letterbox")
+    assert square.width == BUILTIN_PROFILES["jpeg720"].width
+
+
+def test_the_fit_changes_the_rendition_name_only_when_it_is_not_the_default_crop():
+    (cropped,) = parse_profiles("jpeg720:crop")
+    (letterboxed,) = parse_profiles("jpeg720:letterbox")
+    assert cropped.spec == BUILTIN_PROFILES["jpeg720"].spec
+    assert rendition_name("abc", letterboxed) != rendition_name("abc", cropped)
+
+
 @pytest.mark.parametrize(
-    "bad", ["nosuch", "x=10x10.png", "a=320x240.gif", "Upper=320x240.png", "", "jpeg720,jpeg720"]
+    "bad",
+    [
+        "nosuch",
+        "x=10x10.png",
+        "a=320x240.gif",
+        "Upper=320x240.png",
+        "",
+        "jpeg720,jpeg720",
+        "wide=800x480.jpg:stretch",
+        "bar320x960:letterbox",
+    ],
 )
 def test_bad_profiles_fail_naming_the_key(bad):
     with pytest.raises(ConfigError, match=r"^ARTWORK_PROFILES"):
         parse_profiles(bad)
+
+
+def test_a_disabled_built_in_profile_is_explained_with_how_to_enable_it():
+    configured = parse_profiles("square720,jpeg720")
+    message = missing_profile_message("jpeg480.jpg", configured)
+    assert message == (
+        "profile jpeg480 is not enabled: add it to ARTWORK_PROFILES (now square720.bmp, jpeg720.jpg) "
+        "and restart, then ask for jpeg480.jpg"
+    )
+
+
+def test_an_unknown_profile_is_answered_with_the_profiles_there_are():
+    message = missing_profile_message("nonsense.bmp", parse_profiles("square720,jpeg720"))
+    assert message == "unknown profile 'nonsense.bmp'; the profiles here are square720.bmp, jpeg720.jpg"
+
+
+def test_a_configured_profile_asked_for_in_another_format_names_its_own_extension():
+    message = missing_profile_message("square720.jpg", parse_profiles("square720"))
+    assert message == "profile square720 is served as square720.bmp"
 
 
 def test_rendition_names_round_trip_through_the_path_validator():

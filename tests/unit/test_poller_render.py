@@ -11,6 +11,7 @@ from contract.profiles import BUILTIN_PROFILES, parse_profiles
 from poller.errors import ArtRejected
 from poller.render import (
     Caption,
+    contained_size,
     decode_art,
     largest_size,
     placeholder_art,
@@ -59,6 +60,50 @@ def test_custom_profile_renders_at_its_size(base):
     (profile,) = parse_profiles("panel=320x240.png")
     with Image.open(io.BytesIO(render(base, profile, CAPTION))) as out:
         assert out.size == (320, 240)
+
+
+def _column_is_black(image: Image.Image, x: int) -> bool:
+    with image.crop((x, 0, x + 1, image.height)) as column, column.convert("L") as grey:
+        return max(grey.tobytes()) < 8
+
+
+def test_a_letterboxed_wide_panel_shows_the_whole_square_cover_between_black_bars(base):
+    (profile,) = parse_profiles("wide=800x480.png")
+    with Image.open(io.BytesIO(render(base, profile, CAPTION))) as out, out.convert("RGB") as rgb:
+        assert rgb.size == (800, 480)
+        assert _column_is_black(rgb, 0)
+        assert _column_is_black(rgb, 799)
+        assert not _column_is_black(rgb, 400)  # the cover, 480 wide, in the middle
+        assert not _column_is_black(rgb, 161)
+        assert _column_is_black(rgb, 158)
+
+
+def test_a_cropped_wide_panel_fills_every_column_with_the_cover(base):
+    (profile,) = parse_profiles("wide=800x480.png:crop")
+    with Image.open(io.BytesIO(render(base, profile, CAPTION))) as out, out.convert("RGB") as rgb:
+        assert not _column_is_black(rgb, 0)
+        assert not _column_is_black(rgb, 799)
+
+
+def test_a_letterboxed_square_panel_bars_a_wide_cover_above_and_below():
+    (profile,) = parse_profiles("jpeg720:letterbox")
+    with decode_art(jpeg_bytes(1200, 600), 40_000_000, (720, 720)) as wide_cover:
+        data = render(wide_cover, profile, CAPTION)
+    with Image.open(io.BytesIO(data)) as out, out.convert("RGB").rotate(90, expand=True) as turned:
+        assert _column_is_black(turned, 5)
+        assert not _column_is_black(turned, 360)
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "expected"),
+    [
+        ((1000, 1000), (800, 480), (480, 480)),
+        ((1200, 600), (720, 720), (720, 360)),
+        ((3, 2000), (64, 64), (1, 64)),
+    ],
+)
+def test_the_contained_size_keeps_the_aspect_inside_the_box(source, box, expected):
+    assert contained_size(source, box) == expected
 
 
 def test_large_jpeg_is_reduced_while_decoding_to_the_smallest_size_that_covers_the_profiles():

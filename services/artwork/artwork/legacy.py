@@ -8,12 +8,10 @@ from artwork.errors import ResourceNotFound
 from artwork.payloads import legacy_metadata, zone_rendition
 from artwork.responses import REVALIDATE_CACHE_CONTROL, LastModified, conditional_json, send_rendition
 from artwork.state import services
+from contract.profiles import QUALIA_BAR_PROFILE, QUALIA_SQUARE_PROFILE, missing_profile_message
 from contract.zone import ZoneState, default_zone_id
 
 bp = Blueprint("legacy", __name__)
-
-SQUARE_PROFILE = "square720"
-BAR_PROFILE = "bar320x960"
 
 
 @bp.get("/metadata.json")
@@ -25,13 +23,13 @@ def metadata() -> Response:
 @bp.route("/Adafruit/artwork.bmp", methods=["GET", "HEAD"])
 def square_artwork() -> Response:
     """The default zone's 720x720 BMP (the square client)."""
-    return _legacy_image(SQUARE_PROFILE)
+    return _legacy_image(QUALIA_SQUARE_PROFILE)
 
 
 @bp.route("/Adafruit/artwork_bar.bmp", methods=["GET", "HEAD"])
 def bar_artwork() -> Response:
     """The default zone's 320x960 BMP (the bar client)."""
-    return _legacy_image(BAR_PROFILE)
+    return _legacy_image(QUALIA_BAR_PROFILE)
 
 
 def default_zone() -> ZoneState | None:
@@ -44,7 +42,7 @@ def default_zone() -> ZoneState | None:
 def _legacy_image(profile_name: str) -> Response:
     profile = services().settings.profile(profile_name)
     if profile is None:
-        raise ResourceNotFound(f"profile {profile_name} is not configured in ARTWORK_PROFILES")
+        raise ResourceNotFound(missing_profile_message(profile_name, services().settings.profiles))
     zone = default_zone()
     if zone is None:
         raise ResourceNotFound("no zone to show yet")

@@ -19,7 +19,7 @@ from artwork.responses import (
 from artwork.state import services
 from artwork.waiting import WAIT_PARAMETER, wait_seconds
 from contract.layout import parse_art_name
-from contract.profiles import Profile
+from contract.profiles import Profile, missing_profile_message
 from contract.zone import ZONE_ID_RE, ZoneState
 
 log = logging.getLogger(__name__)
@@ -127,5 +127,5 @@ def _profile_for(filename: str) -> Profile:
     parts = split_image_filename(filename)
     profile = services().settings.profile(parts[0]) if parts else None
     if parts is None or profile is None or profile.ext != parts[1]:
-        raise ResourceNotFound("unknown profile")
+        raise ResourceNotFound(missing_profile_message(filename, services().settings.profiles))
     return profile

@@ -130,6 +130,11 @@ class _Fits:
         self._base = base
         self._made: dict[tuple[int, int], Image.Image] = {}
 
+    @property
+    def base_size(self) -> tuple[int, int]:
+        """The size of the image every fit is made from."""
+        return self._base.size
+
     def get(self, size: tuple[int, int]) -> Image.Image:
         """The base fitted to size (owned by this object: copy before changing it)."""
         fitted = self._made.get(size)
@@ -174,10 +179,12 @@ def _fit(source: Image.Image, size: tuple[int, int]) -> Image.Image:
 def _render(fits: _Fits, profile: Profile, caption: Caption) -> bytes:
     if profile.layout == "bar":
         canvas = _bar_composite(fits, caption)
+    elif profile.fit == "letterbox":
+        canvas = _letterboxed(fits, (profile.width, profile.height))
     else:
         canvas = fits.get((profile.width, profile.height)).copy()
-        if profile.layout == "round":
-            _black_outside_circle(canvas)
+    if profile.layout == "round":
+        _black_outside_circle(canvas)
     try:
         finished = _finished(canvas, profile)
         try:
@@ -225,6 +232,20 @@ def largest_size(profiles: Iterable[Profile]) -> tuple[int, int]:
     sides = [min(p.width, p.height) if p.layout == "bar" else max(p.width, p.height) for p in profiles]
     side = max(sides, default=720)
     return side, side
+
+
+def contained_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The largest size of the source's aspect that fits inside the box (at least 1 x 1)."""
+    scale = min(box[0] / source[0], box[1] / source[1])
+    return max(1, min(box[0], round(source[0] * scale))), max(1, min(box[1], round(source[1] * scale)))
+
+
+def _letterboxed(fits: _Fits, box: tuple[int, int]) -> Image.Image:
+    """The whole cover, centred on black bars where its aspect differs from the panel's."""
+    size = contained_size(fits.base_size, box)
+    canvas = Image.new("RGB", box, (0, 0, 0))
+    canvas.paste(fits.get(size), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
+    return canvas
 
 
 def _bar_composite(fits: _Fits, caption: Caption) -> Image.Image:

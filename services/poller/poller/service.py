@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from contract.profiles import QUALIA_SQUARE_PROFILE
 from contract.zone import EventType, ZoneState, default_zone_id
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
@@ -503,7 +504,7 @@ class Poller:
                 wanted = default_zone_id(self.default_zone, self._zones) or ""
                 tracked = self._zones.get(self._stored_rooms.get(wanted, wanted))
                 published = tracked.published if tracked is not None else None
-            square = published.images.get("square720") if published is not None else None
+            square = published.images.get(QUALIA_SQUARE_PROFILE) if published is not None else None
             if square:
                 self.qualia.update(square)
 

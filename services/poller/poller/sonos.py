@@ -128,11 +128,7 @@ def _zone_of(group: Any, allow: tuple[str, ...], visible: set[Any]) -> Zone | No
     # Bonded speakers (the second of a stereo pair, a sub, surrounds) are invisible: not rooms.
     members = tuple(
         sorted(
-            (
-                Member(m.uid, _name(m))
-                for m in group.members
-                if m in visible or m is coordinator
-            ),
+            (Member(m.uid, _name(m)) for m in group.members if m in visible or m is coordinator),
             key=lambda m: m.name,
         )
     )
