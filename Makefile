@@ -6,8 +6,9 @@ COMPOSE ?= docker compose
 # The demo's emulated speakers; the poller is pointed at them.
 DEMO_SPEAKERS ?= 127.0.0.2,127.0.0.3
 PYTEST_ARGS ?=
+# The port the artwork service is published on: .env's ARTWORK_PORT, else 8000.
+ARTWORK_PORT ?= $(or $(shell sed -n 's/^ARTWORK_PORT=\([0-9][0-9]*\).*/\1/p' .env 2>/dev/null | tail -n 1),8000)
 # The display simulator: which panel and room, and where its frames go.
-ARTWORK_PORT ?= 8000
 PANEL ?= square720
 ZONE ?=
 FRAMES ?= display-frames
@@ -16,7 +17,8 @@ FRAMES ?= display-frames
 .PHONY: help venv test test-unit test-integration test-e2e test-compose bench chaos pi-check lint fmt up down demo logs ps redis-cli display-sim
 
 help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(ARTWORK_PORT)/$(ARTWORK_PORT)/g' \
+	  | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements-dev.txt services/*/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,14 +68,19 @@ fmt: venv ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# On a failed start, the configuration checks' own lines say which key is wrong.
+CONFIG_CHECKS := poller-config artwork-config
+SHOW_CONFIG_CHECKS = { $(COMPOSE) --ansi never logs --no-log-prefix $(CONFIG_CHECKS) >&2; exit 1; }
+
 up: ## Start the stack for a real Sonos household
-	$(COMPOSE) up -d --build
+	$(COMPOSE) up -d --build || $(SHOW_CONFIG_CHECKS)
 
 down: ## Stop the stack (add ARGS=-v to drop the artwork volume)
 	$(COMPOSE) --profile demo down $(ARGS)
 
-demo: ## Start the stack with the emulated household; open http://localhost:8000/
-	SONOS_SPEAKERS=$(DEMO_SPEAKERS) $(COMPOSE) --profile demo up -d --build --wait
+demo: ## Start the stack with the emulated household; open http://localhost:$(ARTWORK_PORT)/
+	SONOS_SPEAKERS=$(DEMO_SPEAKERS) $(COMPOSE) --profile demo up -d --build --wait || $(SHOW_CONFIG_CHECKS)
+	@echo "The demo is up: http://localhost:$(ARTWORK_PORT)/ (make logs, make down)"
 
 logs: ## Follow the logs
 	$(COMPOSE) --profile demo logs -f --tail=100

@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from typing import Any
 
-from artwork.config import Settings
+from artwork.config import ServerSettings
 from artwork.metrics_dir import clear_metrics_dir, ensure_metrics_dir, remove_if_owned
 from artwork.startup import artwork_dir_problem
 from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
-from contract.env import Env
-from contract.errors import ConfigError
+from contract.errors import CONFIG_EXIT_CODE, ConfigError
 
 try:
-    _env = Env(os.environ)
-    # Validate the app's own settings here too, so a typo fails once in the master with one
-    # line, instead of in every worker with a traceback.
-    _settings = Settings.from_env(os.environ)
-    _port = _env.integer("ARTWORK_PORT", 8000, minimum=1, maximum=65535)
-    _workers = _env.integer("ARTWORK_WORKERS", 2, minimum=1, maximum=32)
-    _threads = _env.integer("ARTWORK_THREADS", 4, minimum=1, maximum=64)
-    _max_connections = _env.integer("ARTWORK_MAX_CONNECTIONS", 10, minimum=1, maximum=1000)
-    if _max_connections <= _threads:
-        # gthread keeps (connections - threads) sockets alive between requests; with none left,
-        # every poll from a display would pay for a new TCP handshake.
-        raise ConfigError(
-            f"ARTWORK_MAX_CONNECTIONS: {_max_connections} must be greater than ARTWORK_THREADS ({_threads})"
-        )
+    # Validated here once, so a typo fails in the master with one line, not in every worker.
+    _server = ServerSettings.from_env(os.environ)
+    _settings = _server.app
     # A missing or unreadable volume is fatal: every image request would fail.
     if (_problem := artwork_dir_problem(_settings.artwork_dir)) is not None:
         raise ConfigError(_problem)
@@ -39,22 +28,23 @@ try:
     _metrics_dir = ensure_metrics_dir(os.environ)
 except ConfigError as exc:
     # SystemExit passes through gunicorn's config loader, which would print a traceback for
-    # any other exception.
-    raise SystemExit(f"artwork: bad configuration: {exc}") from None
+    # any other exception; the code tells a configuration error from a crash.
+    print(f"artwork: bad configuration: {exc}", file=sys.stderr)
+    raise SystemExit(CONFIG_EXIT_CODE) from None
 
 # The app factory; each worker builds its own app and Redis pool after the fork.
 wsgi_app = "artwork:create_app()"
 # Inside the container; publishing and firewalling decide who can reach it.
-bind = [f"0.0.0.0:{_port}"]
+bind = [f"0.0.0.0:{_server.port}"]
 # gthread, with request heads read by the event loop under ARTWORK_READ_TIMEOUT_SECONDS, and a
 # fast 503 beyond worker_connections (see artwork/worker.py). Threads share one process so a
 # worker costs one interpreter; two workers survive one being wedged or recycled.
 worker_class = "artwork.worker.BoundedThreadWorker"
-workers = _workers
-threads = _threads
+workers = _server.workers
+threads = _server.threads
 # A fixed cap per worker: beyond it an idle connection is closed to make room, or the newcomer
 # gets an immediate 503; memory and threads never grow with the number of clients.
-worker_connections = _max_connections
+worker_connections = _server.max_connections
 # A short listen queue: a flood waits briefly or fails, rather than queueing for minutes.
 backlog = 64
 # Longer than a display's one-second poll, so it reuses its connection.

@@ -24,12 +24,14 @@ from tests.support.compose import (
     ComposeStack,
     compose_cli_unavailable_reason,
 )
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(600)]
 
 DOCKERFILES = sorted(REPO_ROOT.glob("services/*/Dockerfile"))
 SERVICES = ("redis", "poller", "artwork", "fakesonos")
+CONFIG_CHECKS = {"poller-config": "poller", "artwork-config": "artwork"}
 BIN = Path(sys.executable).parent
 BRIDGE_SETTINGS = {"SONOS_SPEAKERS": "192.168.1.20", "EVENT_ADVERTISE_IP": "192.168.1.10"}
 
@@ -157,17 +159,19 @@ def test_images_run_as_a_user_with_wheels_only_and_no_minor_version_paths(docker
 
 def test_every_service_is_bounded_and_restarts_itself():
     services = load(COMPOSE_FILE)["services"]
-    assert set(services) == set(SERVICES)
+    assert set(services) == {*SERVICES, *CONFIG_CHECKS}
     for name, service in services.items():
-        assert service["restart"] == "unless-stopped", name
+        assert service["restart"] == ("no" if name in CONFIG_CHECKS else "unless-stopped"), name
         assert service["init"] is True, name
         assert service["read_only"] is True, name
         assert service["cap_drop"] == ["ALL"], name
         assert re.fullmatch(r"\d+m", service["mem_limit"]), name
         assert service["logging"]["driver"] == "json-file", name
         assert service["logging"]["options"]["max-size"] == "1m", name
-        assert "healthcheck" in service, name
-        assert "curl" not in str(service["healthcheck"]["test"]), name
+        if name not in CONFIG_CHECKS:
+            healthcheck = service.get("healthcheck") or {}
+            assert "test" in healthcheck or _dockerfile_healthcheck(name), name
+            assert "curl" not in str(healthcheck.get("test")) + _dockerfile_healthcheck(name), name
     assert services["poller"]["network_mode"] == "host"
     assert services["fakesonos"]["profiles"] == ["demo"]
     # Never on the LAN.
@@ -175,6 +179,28 @@ def test_every_service_is_bounded_and_restarts_itself():
     command = " ".join(services["redis"]["command"])
     for setting in ('--save ""', "--appendonly no", "--maxmemory 32mb", "--maxmemory-policy noeviction"):
         assert setting in command
+
+
+def _dockerfile_healthcheck(service: str) -> str:
+    dockerfile = REPO_ROOT / "services" / service / "Dockerfile"
+    text = dockerfile.read_text() if dockerfile.exists() else ""
+    return " ".join(line for line in text.splitlines() if "HEALTHCHECK" in line or "CMD [" in line)
+
+
+def test_each_service_has_one_healthcheck_defined_in_one_place():
+    services = load(COMPOSE_FILE)["services"]
+    for name in ("poller", "artwork"):
+        assert "HEALTHCHECK" in _dockerfile_healthcheck(name), name
+        assert "test" not in (services[name].get("healthcheck") or {}), name
+
+
+def test_each_service_waits_for_its_configuration_check_and_the_check_runs_the_services_image():
+    services = load(COMPOSE_FILE)["services"]
+    for check, service in CONFIG_CHECKS.items():
+        assert services[service]["depends_on"][check] == {"condition": "service_completed_successfully"}
+        assert services[check]["image"] == services[service]["image"]
+        assert services[check]["environment"] == services[service]["environment"]
+        assert services[check]["command"] == ["python", "-m", f"{service}.config_check"]
 
 
 def test_artwork_stop_grace_period_outlasts_gunicorns_graceful_timeout():
@@ -244,6 +270,27 @@ def test_the_artwork_service_refuses_a_missing_volume_with_one_line_and_a_nonzer
     assert lines == ["artwork: bad configuration: ARTWORK_DIR /data/missing does not exist: "
                      "mount the artwork volume there"], output  # fmt: skip
     assert "Traceback" not in output
+
+
+def test_make_up_with_a_bad_setting_fails_in_seconds_naming_the_key_and_starts_neither_service(
+    stack: ComposeStack,
+):
+    require_engine()
+    stack.update_env(ARTWORK_PROFILES="square720,nonsense", REDIS_HOST_PORT=str(free_port()), USED_ENGINE="1")
+    compose = " ".join(arg for arg in stack.command() if arg not in ("--profile", "demo"))
+
+    result = subprocess.run(
+        ["make", "--no-print-directory", "up", f"COMPOSE={compose}"],
+        cwd=REPO_ROOT, env=stack._environ(), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for service in CONFIG_CHECKS.values():
+        assert f"{service}: configuration error: ARTWORK_PROFILES: 'nonsense' is neither" in output
+        assert stack.inspect(service)["State"]["Status"] == "created", service  # never started
+    for check in CONFIG_CHECKS:
+        assert stack.inspect(check)["State"]["ExitCode"] == 78
 
 
 def test_the_artwork_service_warns_once_when_the_memory_cgroup_is_off(stack: ComposeStack, tmp_path: Path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from contract.errors import CONFIG_EXIT_CODE
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
 from tests.support.gunicorn import (
@@ -225,7 +226,7 @@ def test_bad_configuration_stops_gunicorn_with_one_line_naming_the_key(tmp_path:
         gunicorn_command(), env=env, capture_output=True, text=True, timeout=20, check=False
     )
 
-    assert result.returncode != 0
+    assert result.returncode == CONFIG_EXIT_CODE
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert key in lines[0]

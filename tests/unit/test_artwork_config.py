@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from artwork.config import Settings
+from artwork.config import ServerSettings, Settings
 from contract.errors import ConfigError
 from contract.profiles import DEFAULT_PROFILES, parse_profiles
 
@@ -98,3 +98,32 @@ def test_profiles_are_looked_up_by_name():
 def test_the_read_timeout_defaults_to_five_seconds_and_can_be_set():
     assert Settings.from_env({}).read_timeout_seconds == 5.0
     assert Settings.from_env({"ARTWORK_READ_TIMEOUT_SECONDS": "2.5"}).read_timeout_seconds == 2.5
+
+
+def test_the_server_settings_default_to_two_workers_of_four_threads_and_ten_connections_on_8000():
+    server = ServerSettings.from_env({})
+
+    assert (server.port, server.workers, server.threads, server.max_connections) == (8000, 2, 4, 10)
+    assert server.app == Settings.from_env({})
+
+
+def test_the_server_settings_are_read_from_the_environment():
+    server = ServerSettings.from_env(
+        {
+            "ARTWORK_PORT": "8123",
+            "ARTWORK_WORKERS": "3",
+            "ARTWORK_THREADS": "2",
+            "ARTWORK_MAX_CONNECTIONS": "5",
+            "ARTWORK_PROFILES": "jpeg480",
+        }
+    )
+
+    assert (server.port, server.workers, server.threads, server.max_connections) == (8123, 3, 2, 5)
+    assert [p.name for p in server.app.profiles] == ["jpeg480"]
+
+
+def test_connections_must_outnumber_threads_so_displays_keep_their_connection():
+    with pytest.raises(
+        ConfigError, match=r"^ARTWORK_MAX_CONNECTIONS: 4 must be greater than ARTWORK_THREADS \(4\)"
+    ):
+        ServerSettings.from_env({"ARTWORK_MAX_CONNECTIONS": "4"})

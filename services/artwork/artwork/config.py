@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.env import Env, default_zone, redis_prefix, redis_url
+from contract.errors import ConfigError
 from contract.logs import LOG_FORMATS, LOG_LEVELS
 from contract.profiles import DEFAULT_PROFILES, Profile, parse_profiles
 
@@ -66,3 +67,34 @@ class Settings:
     def redis_timeout_seconds(self) -> float:
         """Connect and read timeout of one Redis call, small enough to keep the request deadline."""
         return min(_REDIS_TIMEOUT_CAP_SECONDS, self.timeout_seconds * _REDIS_TIMEOUT_SHARE)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The gunicorn side: port, workers, threads and the connection cap, plus the app's settings."""
+
+    app: Settings = Settings()
+    port: int = 8000
+    workers: int = 2
+    threads: int = 4
+    max_connections: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ServerSettings:
+        """Read and validate every key of the service; a bad value raises `ConfigError` naming the key."""
+        env = Env(environ)
+        threads = env.integer("ARTWORK_THREADS", cls.threads, minimum=1, maximum=64)
+        max_connections = env.integer("ARTWORK_MAX_CONNECTIONS", cls.max_connections, minimum=1, maximum=1000)
+        if max_connections <= threads:
+            # gthread keeps (connections - threads) sockets alive between requests; with none left,
+            # every poll from a display would pay for a new TCP handshake.
+            raise ConfigError(
+                f"ARTWORK_MAX_CONNECTIONS: {max_connections} must be greater than ARTWORK_THREADS ({threads})"
+            )
+        return cls(
+            app=Settings.from_env(environ),
+            port=env.integer("ARTWORK_PORT", cls.port, minimum=1, maximum=65535),
+            workers=env.integer("ARTWORK_WORKERS", cls.workers, minimum=1, maximum=32),
+            threads=threads,
+            max_connections=max_connections,
+        )

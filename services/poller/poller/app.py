@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
-from contract.errors import ConfigError
+from contract.errors import CONFIG_EXIT_CODE, ConfigError
 from contract.logs import configure_logging
 from contract.redis_keys import RedisKeys
 from poller import sonos
@@ -116,12 +116,12 @@ def build_poller(settings: Settings, stop: threading.Event) -> tuple[Poller, Any
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT; 0 on a clean stop, 1 on a wedged or crashed loop, 2 on bad config."""
+    """Run until SIGTERM/SIGINT; 0 on a clean stop, 1 on a wedged or crashed loop, 78 on bad config."""
     try:
         settings = Settings.from_env(os.environ if environ is None else environ)
     except ConfigError as err:
         print(f"poller: configuration error: {err}", file=sys.stderr)
-        return 2
+        return CONFIG_EXIT_CODE
     configure_logging(settings.log_level, settings.log_format)
     tune_malloc(os.environ)  # before any thread starts; glibc itself read the real environment
     if not memory_cgroup_enabled():
