@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 import requests
 import soco
 
+from fakesonos.household import Household
 from fakesonos.load import LoadDriver, load_household
+from fakesonos.scenario import Scenario, ScenarioPlayer, TrackSpec
 from tests.support.fakesonos import control_request, reset_soco
 from tests.support.net import free_port
 from tests.support.processes import REPO_ROOT, service_env
@@ -211,3 +214,69 @@ def test_load_driver_in_process_changes_tracks_that_soco_sees(next_ip):
     finally:
         driver.stop()
         household.stop()
+
+
+def _title(household: Household, room: str) -> str:
+    track = household.speaker(room).view().track
+    return track.title if track else ""
+
+
+def _hand_test_player(household: Household, hold_seconds: float) -> ScenarioPlayer:
+    playlist = tuple(TrackSpec(f"Demo {n}", cover=False) for n in range(5))
+    return ScenarioPlayer(household, Scenario("hold", playlist=playlist), 0.2, hold_seconds)
+
+
+def test_the_demo_leaves_a_zone_changed_by_hand_alone_while_the_other_zones_play_on(
+    fake_household, fakesonos_control
+):
+    household = fake_household("Living Room", "Kitchen")
+    player = _hand_test_player(household, hold_seconds=120)
+    player.start()
+    try:
+        control_request(fakesonos_control(household), "POST", "/speakers/kitchen/track", {"title": "By hand"})
+        living_changes = household.speaker("living-room").change_count
+        wait_for(
+            lambda: household.speaker("living-room").change_count >= living_changes + 3,
+            timeout_seconds=10,
+            what="three more demo tracks in the living room",
+        )
+        assert _title(household, "kitchen") == "By hand"
+    finally:
+        player.stop()
+
+
+def test_the_demo_takes_a_zone_changed_by_hand_back_once_the_hold_is_over(fake_household, fakesonos_control):
+    household = fake_household("Living Room", "Kitchen")
+    player = _hand_test_player(household, hold_seconds=0.5)
+    player.start()
+    try:
+        control_request(
+            fakesonos_control(household), "POST", "/speakers/kitchen/state", {"state": "PAUSED_PLAYBACK"}
+        )
+        wait_for(
+            lambda: (
+                _title(household, "kitchen").startswith("Demo")
+                and household.speaker("kitchen").view().state.value == "PLAYING"
+            ),
+            timeout_seconds=10,
+            what="the demo to play in the kitchen again",
+        )
+    finally:
+        player.stop()
+
+
+def test_next_from_soco_counts_as_a_change_by_hand(fake_household):
+    household = fake_household("Living Room")
+    player = _hand_test_player(household, hold_seconds=120)
+    player.start()
+    try:
+        soco.SoCo(household.speaker("living-room").ip).next()
+        chosen = _title(household, "living-room")
+        changes = household.speaker("living-room").change_count
+        time.sleep(1.0)  # five demo intervals, each of which would have changed the track
+        assert (_title(household, "living-room"), household.speaker("living-room").change_count) == (
+            chosen,
+            changes,
+        )
+    finally:
+        player.stop()

@@ -19,6 +19,7 @@ from PIL import Image
 from contract.zone import TransportState
 from fakesonos import Track
 from fakesonos.covers import generated_cover
+from fakesonos.scenario import TrackSpec
 from tests.support.fakesonos import control_request
 from tests.support.net import free_port
 from tests.support.waiting import wait_for
@@ -225,7 +226,7 @@ def test_unknown_soap_action_raises_upnp_exception(fake_household):
     device = soco.SoCo(household.speaker("living-room").ip)
 
     with pytest.raises(soco.exceptions.SoCoUPnPException) as raised:
-        device.avTransport.Play([("InstanceID", 0), ("Speed", 1)])
+        device.avTransport.SetCrossfadeMode([("InstanceID", 0), ("CrossfadeMode", 1)])
 
     assert raised.value.error_code == "401"
 
@@ -323,3 +324,51 @@ def test_command_line_exits_1_when_a_speaker_address_cannot_be_bound():
 
 def _pythonpath() -> str:
     return os.pathsep.join(str(REPO_ROOT / "services" / name) for name in ("contract", "fakesonos"))
+
+
+# --- transport commands, as a Sonos app or soco sends them -----------------------------------------
+
+
+def transport_state(device: soco.SoCo) -> str:
+    return str(device.get_current_transport_info()["current_transport_state"])
+
+
+def test_soco_pause_play_and_stop_change_the_transport_state_and_keep_the_track(fake_household):
+    speaker = fake_household("Living Room").speaker("living-room")
+    speaker.set_track(library_track("Kept"))
+    device = soco.SoCo(speaker.ip)
+
+    device.pause()
+    assert transport_state(device) == "PAUSED_PLAYBACK"
+    device.play()
+    assert transport_state(device) == "PLAYING"
+    device.stop()
+    assert transport_state(device) == "STOPPED"
+    assert device.get_current_track_info()["title"] == "Kept"
+
+
+def test_soco_next_and_previous_step_through_the_households_queue_and_wrap(fake_household):
+    household = fake_household("Living Room")
+    household.set_queue([TrackSpec("One", cover=False), TrackSpec("Two", cover=False), TrackSpec("Three")])
+    speaker = household.speaker("living-room")
+    speaker.set_track(TrackSpec("One").track())
+    device = soco.SoCo(speaker.ip)
+
+    titles = []
+    for step in (device.next, device.next, device.next, device.previous):
+        step()
+        titles.append(device.get_current_track_info()["title"])
+
+    assert titles == ["Two", "Three", "One", "Three"]
+    assert transport_state(device) == "PLAYING"
+
+
+@pytest.mark.parametrize("command", ["play", "pause", "next", "previous"])
+def test_a_command_with_nothing_to_play_is_upnp_error_701(fake_household, command: str):
+    speaker = fake_household("Living Room").speaker("living-room")
+    device = soco.SoCo(speaker.ip)
+
+    with pytest.raises(soco.exceptions.SoCoUPnPException) as raised:
+        getattr(device, command)()
+
+    assert raised.value.error_code == "701"

@@ -31,7 +31,7 @@ _TRACK_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/track$")
 MAX_REBOOT_SECONDS = 3600.0
 # What `GET /` answers: every endpoint, so that a newcomer with curl finds the rest from there.
 ENDPOINTS = (
-    ("GET", "/", "this list"),
+    ("GET", "/", "this list (a change by hand holds that room's demo playlist for two minutes)"),
     ("GET", "/healthz", "liveness"),
     ("GET", "/speakers", "every speaker: room, ip, group, what it plays, its faults"),
     ("GET", "/speakers/<room>", "one speaker (room slug such as living-room, room name, uid or ip)"),
@@ -232,6 +232,7 @@ class _ControlHandler(Handler):
         self._read_json()
         if match := _TRACK_RE.match(path):
             speaker = self._speaker(match["ref"])
+            self._household.mark_changed_by_hand(speaker)
             speaker.set_track(None)
             return speaker_json(speaker)
         raise _NoSuchEndpointError(f"no such endpoint: DELETE {path}")
@@ -245,9 +246,13 @@ class _ControlHandler(Handler):
             raise _NoSuchEndpointError(f"no such endpoint: POST {path}")
         speaker = self._speaker(match["ref"])
         if match["action"] == "track":
-            speaker.set_track(parse_track_request(body))
+            track = parse_track_request(body)
+            self._household.mark_changed_by_hand(speaker)
+            speaker.set_track(track)
         elif match["action"] == "state":
-            speaker.set_state(parse_state_request(body))
+            state = parse_state_request(body)
+            self._household.mark_changed_by_hand(speaker)
+            speaker.set_state(state)
         elif match["action"] == "fault":
             speaker.set_fault(parse_fault_request(body))
         elif match["action"] == "reboot":

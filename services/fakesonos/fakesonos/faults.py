@@ -16,6 +16,10 @@ class SpeakerFault(StrEnum):
     UPNP_DISABLED = "UPNP_DISABLED"  # 403 on control and event URLs, like firmware with UPnP switched off
 
 
+class TransitionNotAvailableError(Exception):
+    """The transport cannot do that now (UPnP error 701), e.g. Play or Next with nothing queued."""
+
+
 class ArtFault(StrEnum):
     """How a track's album-art URL misbehaves; image-valued members serve real, decodable images."""
 

@@ -8,15 +8,16 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
+from typing import Protocol
 
 from contract.zone import TransportState
 from fakesonos import upnp
 from fakesonos.artserver import ArtServer
 from fakesonos.events import Notification, Notifier, Subscription, event_body, new_sid
-from fakesonos.faults import SpeakerFault
+from fakesonos.faults import SpeakerFault, TransitionNotAvailableError
 from fakesonos.model import (
     SONOS_PORT,
     Bond,
@@ -35,6 +36,15 @@ logger = logging.getLogger(__name__)
 MAX_REMEMBERED_ARTWORK = 64  # art stays fetchable for a while after the track changes, as on a real speaker
 DEFAULT_REBOOT_SECONDS = 5.0
 STOP_THREADS = 32
+
+
+class QueueEntry(Protocol):
+    """A track of the household's queue, built only when it is played (a scenario's TrackSpec)."""
+
+    @property
+    def title(self) -> str: ...
+
+    def track(self) -> Track: ...
 
 
 class UnknownSpeakerError(LookupError):
@@ -153,6 +163,40 @@ class FakeSpeaker:
                 "" if track is None else track.title,
                 "" if track is None else track.artist,
             )
+
+    def play(self) -> None:
+        """Play what is loaded (soco's `play`); 701 when nothing is."""
+        self._transport_by_hand(TransportState.PLAYING)
+
+    def pause(self) -> None:
+        """Pause, keeping the track and position (soco's `pause`); 701 when nothing is loaded."""
+        self._transport_by_hand(TransportState.PAUSED_PLAYBACK)
+
+    def stop_playback(self) -> None:
+        """Stop, keeping the track (soco's `stop`); 701 when nothing is loaded."""
+        self._transport_by_hand(TransportState.STOPPED)
+
+    def skip(self, steps: int) -> None:
+        """Play the queue's next (1) or previous (-1) track (soco's `next`/`previous`); 701 with no queue."""
+        household = self._household
+        with household.lock:
+            queue = household.queue
+            if not queue:
+                raise TransitionNotAvailableError("nothing is queued")
+            target = household.coordinator_of(self)
+            title = target._track.title if target._track is not None else None
+            at = next((i for i, entry in enumerate(queue) if entry.title == title), None)
+            index = (0 if steps > 0 else -1) if at is None else (at + steps) % len(queue)
+            household.mark_changed_by_hand(target)
+            self.set_track(queue[index].track())
+
+    def _transport_by_hand(self, state: TransportState) -> None:
+        with self._household.lock:
+            target = self._household.coordinator_of(self)
+            if target._track is None:
+                raise TransitionNotAvailableError("nothing is loaded")
+            self._household.mark_changed_by_hand(target)
+            self.set_state(state)
 
     def set_state(self, state: TransportState) -> None:
         """Change the transport state, keeping the track and position; a member acts on its coordinator."""
@@ -345,6 +389,9 @@ class Household:
         self._art_server: ArtServer | None = None
         self._serving = False
         self._sid_counter = 0
+        self._queue: tuple[QueueEntry, ...] = ()
+        # coordinator uid -> monotonic time of its last change by hand
+        self._by_hand_at: dict[str, float] = {}
 
     def add_speaker(
         self,
@@ -472,6 +519,28 @@ class Household:
                     groups.append(GroupView(coordinator=speaker.info, members=members))
             boot_seqs = {s.uid: s._boot_seq for s in self._speakers.values()}
             return Topology(self.household_id, tuple(groups), self._topology_version, boot_seqs)
+
+    @property
+    def queue(self) -> tuple[QueueEntry, ...]:
+        """What Next and Previous step through (the scenario's playlist), shared by every zone."""
+        with self.lock:
+            return self._queue
+
+    def set_queue(self, entries: Sequence[QueueEntry]) -> None:
+        """Give Next and Previous a queue to step through."""
+        with self.lock:
+            self._queue = tuple(entries)
+
+    def mark_changed_by_hand(self, ref: FakeSpeaker | str) -> None:
+        """Note that someone (the control API, a Sonos app's command) changed this zone just now."""
+        with self.lock:
+            self._by_hand_at[self.coordinator_of(ref).uid] = time.monotonic()
+
+    def changed_by_hand_within(self, ref: FakeSpeaker | str, seconds: float) -> bool:
+        """Whether the zone was changed by hand in the last `seconds` (a scripted demo leaves it alone)."""
+        with self.lock:
+            changed_at = self._by_hand_at.get(self.coordinator_of(ref).uid)
+        return changed_at is not None and time.monotonic() - changed_at < seconds
 
     def remember_art(self, track: Track) -> None:
         """Keep a track's album art fetchable by its uri (and by its art-server token)."""

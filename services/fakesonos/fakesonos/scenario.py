@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import logging
 import time
@@ -31,6 +30,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_FIRST_IP = "127.0.0.2"
 DEFAULT_INTERVAL_SECONDS = 8.0
 ZONE_OFFSET_STEPS = 3  # zones start at different points of the playlist
+# A zone changed by hand (control API, Play/Next from soco) is left alone by the playlist this long,
+# so what someone set stays on the display long enough to look at.
+HAND_HOLD_SECONDS = 120.0
 ACTIONS = ("track", "empty", "state", "fault", "reboot", "group", "ungroup")
 _TRACK_KEYS = {
     "title",
@@ -117,10 +119,6 @@ class Scenario:
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS
     timeline: tuple[Step, ...] = ()
     repeat_seconds: float = 0.0  # 0: the timeline runs once
-
-    def with_speakers(self, speakers: Sequence[SpeakerSpec]) -> Scenario:
-        """The same scenario on other speakers (groups and steps naming missing rooms are skipped)."""
-        return dataclasses.replace(self, speakers=tuple(speakers))
 
 
 def load_scenario(name_or_path: str) -> Scenario:
@@ -333,12 +331,19 @@ def apply_step(household: Household, step: Step) -> None:
         logger.warning("timeline step %s %s skipped: %s", step.action, step.speaker, exc)
 
 
-def advance_playlist(household: Household, playlist: Sequence[TrackSpec], step: int) -> None:
-    """Give every group coordinator its playlist entry for this step (zones start at different points)."""
+def advance_playlist(
+    household: Household, playlist: Sequence[TrackSpec], step: int, hold_seconds: float = 0.0
+) -> None:
+    """Give every group coordinator its playlist entry for this step (zones start at different points).
+
+    A zone changed by hand in the last `hold_seconds` keeps what it was given.
+    """
     if not playlist:
         return
     for offset, group in enumerate(household.topology().groups):
         coordinator = household.speaker(group.coordinator.uid)
+        if household.changed_by_hand_within(coordinator, hold_seconds):
+            continue
         if coordinator.fault is None and not coordinator.is_rebooting:
             entry = playlist[(step + ZONE_OFFSET_STEPS * offset) % len(playlist)]
             coordinator.set_track(entry.track())
@@ -350,12 +355,18 @@ class ScenarioPlayer(BackgroundChanges):
     thread_name = "fakesonos-scenario"
 
     def __init__(
-        self, household: Household, scenario: Scenario, interval_seconds: float | None = None
+        self,
+        household: Household,
+        scenario: Scenario,
+        interval_seconds: float | None = None,
+        hold_seconds: float = HAND_HOLD_SECONDS,
     ) -> None:
         super().__init__()
         self._household = household
         self._scenario = scenario
         self._interval_seconds = interval_seconds or scenario.interval_seconds
+        self._hold_seconds = hold_seconds
+        household.set_queue(scenario.playlist)  # what Next and Previous step through
 
     def _first(self) -> None:
         advance_playlist(self._household, self._scenario.playlist, 0)
@@ -383,7 +394,9 @@ class ScenarioPlayer(BackgroundChanges):
                     if next_step == len(timeline) and self._scenario.repeat_seconds > 0:
                         next_step, cycle_start = 0, cycle_start + self._scenario.repeat_seconds
                 else:
-                    advance_playlist(self._household, self._scenario.playlist, playlist_step)
+                    advance_playlist(
+                        self._household, self._scenario.playlist, playlist_step, self._hold_seconds
+                    )
                     playlist_step += 1
             except Exception:
                 logger.exception("scenario %s: a change failed", self._scenario.name)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from fakesonos import upnp
 from fakesonos.artserve import TEXT_CONTENT_TYPE, send_art
 from fakesonos.events import EVENT_PATHS, parse_callback, parse_timeout
-from fakesonos.faults import SpeakerFault
+from fakesonos.faults import SpeakerFault, TransitionNotAvailableError
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler
 
 if TYPE_CHECKING:
@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 SERVER_HEADER = f"Linux UPnP/1.0 Sonos/{upnp.SOFTWARE_VERSION} (ZPS18)"
 
 Action = Callable[["Household", "FakeSpeaker"], upnp.OutArgs]
+TRANSITION_NOT_AVAILABLE = 701  # UPnP AVTransport "Transition not available"
+
+
+def _command(act: Callable[[FakeSpeaker], None]) -> Action:
+    """A transport command (Play, Next, ...): done on the speaker's group, with no out-args."""
+
+    def action(_: Household, speaker: FakeSpeaker) -> upnp.OutArgs:
+        act(speaker)
+        return []
+
+    return action
+
 
 # service type -> action -> out-args builder
 ACTIONS: dict[str, dict[str, Action]] = {
@@ -32,6 +44,11 @@ ACTIONS: dict[str, dict[str, Action]] = {
         "GetPositionInfo": lambda _, speaker: upnp.position_info_args(speaker.view()),
         "GetTransportInfo": lambda _, speaker: upnp.transport_info_args(speaker.view()),
         "GetMediaInfo": lambda _, speaker: upnp.media_info_args(speaker.view()),
+        "Play": _command(lambda speaker: speaker.play()),
+        "Pause": _command(lambda speaker: speaker.pause()),
+        "Stop": _command(lambda speaker: speaker.stop_playback()),
+        "Next": _command(lambda speaker: speaker.skip(1)),
+        "Previous": _command(lambda speaker: speaker.skip(-1)),
     },
     "RenderingControl": {
         "GetVolume": lambda _, __: [("CurrentVolume", str(upnp.DEFAULT_VOLUME))],
@@ -105,7 +122,11 @@ class _SpeakerHandler(Handler):
         if parsed is None or action is None or parsed[0] != upnp.service_urn(service_type):
             self._send_xml(500, upnp.upnp_fault(upnp.UNKNOWN_ACTION, "Invalid Action"))
             return
-        out_args = action(self._context.household, self._context.speaker)
+        try:
+            out_args = action(self._context.household, self._context.speaker)
+        except TransitionNotAvailableError as exc:
+            self._send_xml(500, upnp.upnp_fault(TRANSITION_NOT_AVAILABLE, str(exc)))
+            return
         self._send_xml(200, upnp.soap_response(service_type, parsed[1], out_args))
 
     def do_SUBSCRIBE(self) -> None:
