@@ -198,3 +198,96 @@ def test_the_kiosk_picker_lists_rooms_and_a_grouped_room_shows_its_groups_track(
     assert title == "Shared Song"
     assert options == [["kitchen", "Kitchen"], ["living-room", "Living Room"]]
     assert picked == "kitchen"
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box: dict[str, float] = page.eval_on_selector(
+        selector,
+        "el => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }",
+    )
+    return box
+
+
+def _font_px(page: Any, selector: str) -> float:
+    return float(page.eval_on_selector(selector, "el => parseFloat(getComputedStyle(el).fontSize)"))
+
+
+def _opacity(page: Any, selector: str) -> float:
+    return float(page.eval_on_selector(selector, "el => parseFloat(getComputedStyle(el).opacity)"))
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(("width", "height"), [(320, 960), (960, 320), (800, 480), (1280, 720), (800, 600)])
+def test_the_kiosk_fills_a_portrait_a_strip_and_a_landscape_screen_with_cover_and_large_text(
+    server: ArtworkServer, redis_url: str, width: int, height: int
+):
+    art = _play(server, redis_url, "A Love Supreme, Pt. I – Acknowledgement", (40, 120, 90), version=20)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art && "
+                "document.getElementById('art').complete",
+                arg=art,
+                timeout=10_000,
+            )
+            page.wait_for_timeout(300)  # the art's fade
+            cover, title = _box(page, "#art"), _box(page, "#title")
+            title_px, artist_px = _font_px(page, "#title"), _font_px(page, "#artist")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"kiosk-{width}x{height}.png"))
+        finally:
+            browser.close()
+
+    short_side = min(width, height)
+    assert title["y"] + title["h"] <= height  # the text is on screen
+    assert title["x"] + title["w"] <= width
+    if width < height:  # portrait: the cover across the width on top, large text below it
+        assert cover["w"] >= 0.85 * width
+        assert title["y"] >= cover["y"] + cover["h"]
+        assert title_px >= 0.08 * width
+        assert artist_px >= 0.06 * width
+    elif 2 * width >= 3 * height:  # wide: the cover down the height, the text beside it
+        assert cover["h"] >= 0.85 * height
+        assert title["x"] >= cover["x"] + cover["w"]
+        assert title_px >= 0.035 * width
+    else:  # nearly square: the cover above the text
+        assert cover["h"] >= 0.7 * height
+        assert title["y"] >= cover["y"] + cover["h"]
+        assert title_px >= 0.04 * short_side
+
+
+@pytest.mark.timeout(90)
+def test_with_no_room_shown_the_picker_is_visible_and_reachable_by_keyboard(
+    server: ArtworkServer, redis_url: str
+):
+    _play(server, redis_url, "So What", (30, 90, 200), version=30)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=attic")
+            page.wait_for_function(
+                "() => document.getElementById('title').textContent === 'Unknown room attic'"
+            )
+            page.wait_for_timeout(500)  # past the picker's fade
+            unknown_opacity = _opacity(page, "#picker")  # the mouse never moved
+
+            page.keyboard.press("Tab")
+            focused = page.evaluate("() => document.activeElement.id")
+            page.keyboard.press("ArrowDown")
+            page.wait_for_function("() => document.getElementById('title').textContent === 'So What'")
+            url = page.url
+            page.wait_for_timeout(3500)  # the quiet timeout after the last key
+            page.evaluate("() => document.activeElement.blur()")
+            page.wait_for_timeout(500)
+            playing_opacity = _opacity(page, "#picker")
+        finally:
+            browser.close()
+
+    assert unknown_opacity == 1
+    assert focused == "picker"
+    assert url.endswith("?zone=living-room") or "zone=" in url
+    assert playing_opacity == 0  # out of the way again once a room is shown
