@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,17 +166,3 @@ def fmt(value: float, unit: str) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f} {unit}"
     return f"{value:.3g} {unit}" if value else f"0 {unit}"
-
-
-@contextlib.contextmanager
-def quiet_logging() -> Iterator[None]:
-    """Silence INFO chatter of in-process services while a benchmark runs."""
-    import logging  # noqa: PLC0415 - only needed here
-
-    root = logging.getLogger()
-    previous = root.level
-    root.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        root.setLevel(previous)

@@ -2,7 +2,7 @@
 
 Displays poll their zone's image every second, and reading a zone from Redis costs a worker more
 CPU than serving the image itself (bench/ http). The poller publishes every change on
-`sonos:changes` after writing the zone's hash (DESIGN.md), so a worker keeps the zones in memory:
+`sonos:changes` after writing the zone's hash (contract/redis_keys.py), so a worker keeps the zones in memory:
 it subscribes, then reads every zone, then re-reads a zone whenever a message names it.
 
 Pub/Sub is at-most-once: a message published while the subscription is down is lost, and redis-py

@@ -21,19 +21,6 @@ EXIF_ROTATE_90_CW = 6  # "rotate 90 degrees clockwise to display"
 EXIF_UPRIGHT_SIZE_PIXELS = (480, 640)  # portrait, so a viewer that ignores the tag shows it landscape
 NOT_AN_IMAGE_BODY = b"<!DOCTYPE html><html><body><h1>Login required</h1></body></html>\n"
 
-# Faults whose body is a complete, decodable image.
-IMAGE_FAULTS = frozenset(
-    {
-        ArtFault.WRONG_CONTENT_TYPE,
-        ArtFault.CMYK_JPEG,
-        ArtFault.PALETTE_PNG,
-        ArtFault.ALPHA_PNG,
-        ArtFault.EXIF_ROTATED,
-        ArtFault.PROGRESSIVE_JPEG,
-        ArtFault.LARGE_3000,
-        ArtFault.HUGE_PIXELS,
-    }
-)
 CONTENT_TYPES = {
     ArtFault.WRONG_CONTENT_TYPE: "application/octet-stream",  # a JPEG labelled like an S3 default
     ArtFault.CMYK_JPEG: "image/jpeg",

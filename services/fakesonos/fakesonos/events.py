@@ -98,9 +98,6 @@ class Notifier:
         ]
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._counts_lock = threading.Lock()
-        self.delivered = 0
-        self.failed = 0
 
     def start(self) -> None:
         """Start the sender threads."""
@@ -128,14 +125,8 @@ class Notifier:
 
     def _run(self, inbox: queue.SimpleQueue[Notification | None]) -> None:
         while (notification := inbox.get()) is not None:
-            if self._stopping.is_set():
-                continue
-            ok = deliver(notification)
-            with self._counts_lock:
-                if ok:
-                    self.delivered += 1
-                else:
-                    self.failed += 1
+            if not self._stopping.is_set():
+                deliver(notification)
 
 
 def deliver(notification: Notification) -> bool:

@@ -20,12 +20,12 @@ _JPEG_QUALITY = 85
 # Median cut over every pixel of a 720x720 image costs more than decoding and resizing together.
 # The palette is chosen from an evenly decimated sample of about this many pixels (nearest
 # neighbour keeps the colour distribution; a smoothing filter would lose the extremes), then every
-# pixel is mapped to its nearest palette colour: within about 0.5 dB PSNR of a full median cut, in
-# a fifth of the time (bench/ pipeline).
+# pixel is mapped to its nearest palette colour: nearly the quality of a full median cut in a
+# fraction of the time (bench/ pipeline measures both).
 _PALETTE_SAMPLE_PIXELS = 180 * 180
 # A fit that shrinks by this much or more first averages whole blocks of pixels (`reduce`), then
-# resamples the rest with LANCZOS: the bar's 320 px art from the 720 px fit then costs half, within
-# about 42 dB PSNR of LANCZOS all the way (bench/ pipeline), invisible once it is down to 64 colours.
+# resamples the rest with LANCZOS: cheaper than LANCZOS all the way and indistinguishable once
+# the image is down to 64 colours (bench/ pipeline has the PSNR row).
 _REDUCING_GAP = 1.1
 
 
@@ -61,12 +61,11 @@ def decode_art(data: bytes, max_pixels: int, largest: tuple[int, int]) -> Image.
                     raise ArtRejected(f"image of {width}x{height} pixels exceeds ART_MAX_PIXELS={max_pixels}")
                 # libjpeg scales by 1/2, 1/4 or 1/8 while decoding, to the smallest size that still
                 # covers `largest` (as libvips' shrink-on-load does): a 3000 px cover decodes at 750 px
-                # in a ninth of the time. Its jpeg720 is then 43 dB PSNR from a LANCZOS resize of the
-                # full image, as close as JPEG q85 comes to its own pixels; decoding at twice the size
-                # gets 51 dB in twice the time (bench/ pipeline).
+                # in a fraction of the time, about as close to a full-size LANCZOS resize as JPEG q85
+                # comes to its own pixels (bench/ pipeline has the time and PSNR rows).
                 image.draft("RGB", largest)
                 image.load()
-                # In place: each copy of a decoded 1500² image costs as much as a resize (bench/).
+                # In place: a copy of a large decoded image costs about as much as a resize.
                 ImageOps.exif_transpose(image, in_place=True)
                 if image.mode == "RGB":
                     handed_over = True  # the decoded image itself, not a copy (its file is a BytesIO)
