@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from contract.env import Env, default_zone, redis_prefix, redis_url
+from contract.env import Env
 from contract.errors import ConfigError
-from contract.logs import LOG_FORMATS, LOG_LEVELS
-from contract.profiles import DEFAULT_PROFILES, Profile, parse_profiles
+from contract.profiles import Profile
+from contract.settings import CommonSettings
 
 # Redis calls get a slice of the request deadline: one request makes at most two round trips,
 # each tried at most twice, each try bounded by a connect and a read timeout (8 slices in all).
@@ -18,33 +17,22 @@ _REDIS_TIMEOUT_CAP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Everything the artwork app is configured with."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "sonos"
-    artwork_dir: Path = Path("/data/artwork")
-    profiles: tuple[Profile, ...] = parse_profiles(DEFAULT_PROFILES)
-    default_zone: str = ""  # empty: the first zone by id
     timeout_seconds: float = 30.0
     # How long a client may take to send a complete request head, and to accept each write.
     read_timeout_seconds: float = 5.0
     # Wait-for-change (`?wait=`): its cap, and how many held requests one worker keeps.
     max_wait_seconds: float = 30.0
     max_waiters: int = 64
-    log_level: str = "INFO"
-    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and validate every key; a bad value raises `ConfigError` naming the key."""
         env = Env(environ)
         return cls(
-            redis_url=redis_url(env, cls.redis_url),
-            redis_prefix=redis_prefix(env, cls.redis_prefix),
-            artwork_dir=Path(env.text("ARTWORK_DIR", str(cls.artwork_dir))),
-            profiles=parse_profiles(env.text("ARTWORK_PROFILES", DEFAULT_PROFILES)),
-            default_zone=default_zone(env),
+            **cls.common_from_env(env),
             timeout_seconds=env.number(
                 "ARTWORK_TIMEOUT_SECONDS", cls.timeout_seconds, minimum=1, maximum=600
             ),
@@ -55,8 +43,6 @@ class Settings:
                 "ARTWORK_MAX_WAIT_SECONDS", cls.max_wait_seconds, minimum=0, maximum=3600
             ),
             max_waiters=env.integer("ARTWORK_MAX_WAITERS", cls.max_waiters, minimum=0, maximum=4096),
-            log_level=env.choice("LOG_LEVEL", cls.log_level, LOG_LEVELS),
-            log_format=env.choice("LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )
 
     def profile(self, name: str) -> Profile | None:

@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.env import Env, default_zone, redis_prefix, redis_url
+from contract.env import Env
 from contract.errors import ConfigError
-from contract.logs import LOG_FORMATS, LOG_LEVELS
-from contract.profiles import DEFAULT_PROFILES, Profile, parse_profiles
+from contract.settings import CommonSettings
 
 
 @dataclass(frozen=True)
@@ -25,12 +24,9 @@ class SpeakerAddress:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Everything the poller reads from the environment; see .env.example for units and defaults."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "sonos"
-    artwork_dir: Path = Path("/data/artwork")
     sonos_speakers: tuple[SpeakerAddress, ...] = ()
     sonos_zones: tuple[str, ...] = ()
     sonos_household: str = ""
@@ -39,7 +35,6 @@ class Settings:
     event_advertise_ip: str = ""
     poll_interval_seconds: float = 2.0
     discovery_interval_seconds: float = 60.0
-    profiles: tuple[Profile, ...] = parse_profiles(DEFAULT_PROFILES)
     art_max_bytes: int = 10 * 1024 * 1024
     art_timeout_seconds: float = 10.0
     art_max_pixels: int = 40_000_000
@@ -48,52 +43,58 @@ class Settings:
     cpu_threshold_percent: float = 70.0
     memory_threshold_percent: float = 80.0
     resource_check_interval_seconds: float = 30.0
-    default_zone: str = ""
     qualia_mount: str = ""
     speaker_timeout_seconds: float = 3.0
     zone_workers: int = 4
     heartbeat_file: Path = Path("/tmp/poller.heartbeat")  # noqa: S108 - tmpfs in the container
     watchdog_seconds: float = 0.0  # 0: derived from the poll interval and the art timeout
-    log_level: str = "INFO"
-    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and validate every key; raise ConfigError naming the first bad one."""
         env = Env(environ)
         return cls(
-            redis_url=redis_url(env, cls.redis_url),
-            redis_prefix=redis_prefix(env, cls.redis_prefix),
-            artwork_dir=Path(env.text("ARTWORK_DIR", str(cls.artwork_dir))),
+            **cls.common_from_env(env),
             sonos_speakers=tuple(_speaker(item) for item in env.items("SONOS_SPEAKERS")),
             sonos_zones=env.items("SONOS_ZONES"),
-            sonos_household=env.text("SONOS_HOUSEHOLD", ""),
-            sonos_events=env.flag("SONOS_EVENTS", default=True),
-            event_listener_port=env.integer("EVENT_LISTENER_PORT", 1400, minimum=1, maximum=65535),
+            sonos_household=env.text("SONOS_HOUSEHOLD", cls.sonos_household),
+            sonos_events=env.flag("SONOS_EVENTS", default=cls.sonos_events),
+            event_listener_port=env.integer(
+                "EVENT_LISTENER_PORT", cls.event_listener_port, minimum=1, maximum=65535
+            ),
             event_advertise_ip=_optional_ip("EVENT_ADVERTISE_IP", env.text("EVENT_ADVERTISE_IP", "")),
-            poll_interval_seconds=env.number("POLL_INTERVAL_SECONDS", 2.0, minimum=0.1, maximum=3600),
+            poll_interval_seconds=env.number(
+                "POLL_INTERVAL_SECONDS", cls.poll_interval_seconds, minimum=0.1, maximum=3600
+            ),
             discovery_interval_seconds=env.number(
-                "DISCOVERY_INTERVAL_SECONDS", 60.0, minimum=1, maximum=86400
+                "DISCOVERY_INTERVAL_SECONDS", cls.discovery_interval_seconds, minimum=1, maximum=86400
             ),
-            profiles=parse_profiles(env.text("ARTWORK_PROFILES", DEFAULT_PROFILES)),
             art_max_bytes=env.integer("ART_MAX_BYTES", cls.art_max_bytes, minimum=1024),
-            art_timeout_seconds=env.number("ART_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=600),
-            art_max_pixels=env.integer("ART_MAX_PIXELS", cls.art_max_pixels, minimum=4096),
-            cache_max_mb=env.integer("CACHE_MAX_MB", 200, minimum=1),
-            temp_max_age_seconds=env.number("TEMP_MAX_AGE_SECONDS", 300.0, minimum=1),
-            cpu_threshold_percent=env.number("CPU_THRESHOLD_PERCENT", 70.0, minimum=1, maximum=100),
-            memory_threshold_percent=env.number("MEMORY_THRESHOLD_PERCENT", 80.0, minimum=1, maximum=100),
-            resource_check_interval_seconds=env.number(
-                "RESOURCE_CHECK_INTERVAL_SECONDS", 30.0, minimum=1, maximum=3600
+            art_timeout_seconds=env.number(
+                "ART_TIMEOUT_SECONDS", cls.art_timeout_seconds, minimum=0.1, maximum=600
             ),
-            default_zone=default_zone(env),
-            qualia_mount=env.text("QUALIA_MOUNT", ""),
-            speaker_timeout_seconds=env.number("SPEAKER_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=60),
+            art_max_pixels=env.integer("ART_MAX_PIXELS", cls.art_max_pixels, minimum=4096),
+            cache_max_mb=env.integer("CACHE_MAX_MB", cls.cache_max_mb, minimum=1),
+            temp_max_age_seconds=env.number("TEMP_MAX_AGE_SECONDS", cls.temp_max_age_seconds, minimum=1),
+            cpu_threshold_percent=env.number(
+                "CPU_THRESHOLD_PERCENT", cls.cpu_threshold_percent, minimum=1, maximum=100
+            ),
+            memory_threshold_percent=env.number(
+                "MEMORY_THRESHOLD_PERCENT", cls.memory_threshold_percent, minimum=1, maximum=100
+            ),
+            resource_check_interval_seconds=env.number(
+                "RESOURCE_CHECK_INTERVAL_SECONDS",
+                cls.resource_check_interval_seconds,
+                minimum=1,
+                maximum=3600,
+            ),
+            qualia_mount=env.text("QUALIA_MOUNT", cls.qualia_mount),
+            speaker_timeout_seconds=env.number(
+                "SPEAKER_TIMEOUT_SECONDS", cls.speaker_timeout_seconds, minimum=0.1, maximum=60
+            ),
             zone_workers=env.integer("ZONE_WORKERS", cls.zone_workers, minimum=1, maximum=32),
             heartbeat_file=Path(env.text("POLLER_HEARTBEAT_FILE", str(cls.heartbeat_file))),
-            watchdog_seconds=env.number("WATCHDOG_SECONDS", 0.0, minimum=0, maximum=86400),
-            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
-            log_format=env.choice("LOG_FORMAT", "text", LOG_FORMATS),
+            watchdog_seconds=env.number("WATCHDOG_SECONDS", cls.watchdog_seconds, minimum=0, maximum=86400),
         )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from contract.profiles import QUALIA_SQUARE_PROFILE
 from contract.zone import EventType, ZoneState, default_zone_id
+from poller.config import Settings
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
 from poller.housekeeping import SweepResult, sweep_due
@@ -102,11 +103,11 @@ class Poller:
     written_bytes: Callable[[], int] = lambda: 0
     cache_max_bytes: int = 0
     load: LoadMonitor | None = None
-    resource_check_interval_seconds: float = 30.0
+    resource_check_interval_seconds: float = Settings.resource_check_interval_seconds
     subscriptions: Subscriptions | None = None  # None: polling only (SONOS_EVENTS=off)
     qualia: QualiaMirror | None = None
     default_zone: str = ""
-    zone_workers: int = 4
+    zone_workers: int = Settings.zone_workers
     # How the known speakers group now (None: only at discovery). Rooms group and ungroup all day,
     # and no event of the zones we follow tells of a room leaving a group.
     regroup: Callable[[list[Zone]], list[Zone]] | None = None
