@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from artwork.config import ServerSettings
+from artwork.config import ServerSettings, keep_for_workers
 from artwork.metrics_dir import clear_metrics_dir, ensure_metrics_dir, remove_if_owned
 from artwork.startup import artwork_dir_problem
 from contract.cgroup import MEMORY_CGROUP_WARNING, memory_cgroup_enabled
@@ -20,6 +20,7 @@ try:
     # Validated here once, so a typo fails in the master with one line, not in every worker.
     _server = ServerSettings.from_env(os.environ)
     _settings = _server.app
+    keep_for_workers(_server)
     # A missing or unreadable volume is fatal: every image request would fail.
     if (_problem := artwork_dir_problem(_settings.artwork_dir)) is not None:
         raise ConfigError(_problem)

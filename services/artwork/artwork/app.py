@@ -7,7 +7,7 @@ import os
 from flask import Flask, Response, request
 
 from artwork import metrics
-from artwork.config import Settings
+from artwork.config import Settings, server_settings
 from artwork.errors import register_error_handlers
 from artwork.fastpath import FastImages
 from artwork.files import ArtFiles
@@ -30,7 +30,7 @@ _PREFLIGHT_HEADERS = {
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; settings come from the environment unless given."""
-    settings = settings if settings is not None else Settings.from_env(os.environ)
+    settings = settings if settings is not None else server_settings(os.environ).app
     configure_logging(settings.log_level, settings.log_format, "artwork")
     # No static folder: only the routes below may map a URL to a file.
     app = Flask(__name__, static_folder=None)

@@ -84,3 +84,18 @@ class ServerSettings:
             threads=threads,
             max_connections=max_connections,
         )
+
+
+# The server settings gunicorn.conf.py parsed in the master at start. Workers are forked from the
+# master, so each inherits this one object instead of parsing the environment again.
+_AT_START: list[ServerSettings] = []
+
+
+def keep_for_workers(server: ServerSettings) -> None:
+    """Called once by gunicorn.conf.py: the settings every worker (and its app) will use."""
+    _AT_START[:] = [server]
+
+
+def server_settings(environ: Mapping[str, str]) -> ServerSettings:
+    """The settings parsed at start under gunicorn, else (tests, other servers) read from `environ`."""
+    return _AT_START[0] if _AT_START else ServerSettings.from_env(environ)

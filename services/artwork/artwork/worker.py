@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
 from artwork import metrics
-from artwork.config import Settings
+from artwork.config import server_settings
 from artwork.unavailable import NowPlayingUnavailable
 from artwork.waiting import (
     STREAM_COMMENT,
@@ -166,7 +166,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        settings = Settings.from_env(os.environ)
+        settings = server_settings(os.environ).app
         self.read_timeout_seconds = settings.read_timeout_seconds
         self.max_wait_seconds = settings.max_wait_seconds
         self.max_waiters = settings.max_waiters
