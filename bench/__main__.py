@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from bench.common import RESULTS_DIR, Result, fmt
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 BENCHMARKS = {
     "pipeline": "bench.pipeline",

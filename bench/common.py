@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from tests.support.processes import REPO_ROOT, SERVICE_PATHS
+from harness.processes import REPO_ROOT, SERVICE_PATHS
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MIB = 1024 * 1024

@@ -17,10 +17,10 @@ from typing import Any
 from bench.common import Result, Stack, check, median
 from bench.household import base_cover, poller_stack, track, unique_cover
 from bench.http_serving import start_gunicorn
+from harness.tcp_gate import TcpGate
+from harness.waiting import wait_for
 from simulator import build
 from sonos_display.settings import Settings
-from tests.support.tcp_gate import TcpGate
-from tests.support.waiting import wait_for
 
 BENCH = "display"
 ROOM, ZONE = "Panel Room", "panel-room"

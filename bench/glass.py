@@ -21,8 +21,8 @@ from functools import partial
 from bench.common import MIB, Result, Stack, check, cpu_seconds, median, percentile, rss_bytes, tree_pids
 from bench.household import base_cover, poller_stack, track, unique_cover
 from bench.http_serving import run_wrk, start_gunicorn
-from tests.support.gunicorn import http_request, metric, metric_samples_at
-from tests.support.waiting import wait_for
+from harness.gunicorn import http_request, metric, metric_samples_at
+from harness.waiting import wait_for
 
 BENCH = "glass"
 ROOM, ZONE = "Glass Room", "glass-room"

@@ -17,12 +17,12 @@ from bench.common import Stack
 from fakesonos import Household
 from fakesonos.covers import cover_jpeg
 from fakesonos.model import Cover, Track
-from tests.support.fakesonos import reset_soco, start_household
-from tests.support.net import free_port
-from tests.support.poller import PollerRunner
-from tests.support.processes import ServiceProcess
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.fakesonos import reset_soco, start_household
+from harness.net import free_port
+from harness.poller import PollerRunner
+from harness.processes import ServiceProcess
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 STREAM = "sonos:events"
 _ip_blocks = itertools.count(200)

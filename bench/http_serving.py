@@ -23,11 +23,11 @@ from PIL import Image
 from bench.common import Result, Stack, check, median
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import gunicorn_command, http_request, make_zone, seed_zone, server_env
-from tests.support.net import free_port
-from tests.support.processes import REPO_ROOT
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.gunicorn import gunicorn_command, http_request, make_zone, seed_zone, server_env
+from harness.net import free_port
+from harness.processes import REPO_ROOT
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 BENCH = "http"
 CONNECTIONS = 10

@@ -27,8 +27,8 @@ from typing import Any
 
 from PIL import Image
 
-from tests.support.compose import COMPOSE_FILE, REPO_ROOT, ComposeStack
-from tests.support.net import free_port
+from harness.compose import COMPOSE_FILE, REPO_ROOT, ComposeStack
+from harness.net import free_port
 
 STANDIN = REPO_ROOT.parent / "shared" / "ci" / "arm64-standin.sh"
 RESULTS = REPO_ROOT / "bench" / "results"

@@ -21,8 +21,8 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 from bench.common import Result, Stack, check, median, service_env, timed
 from contract.profiles import BUILTIN_PROFILES, DEFAULT_PROFILES, Profile, parse_profiles
 from fakesonos.covers import cover_image, encode
+from harness.processes import REPO_ROOT
 from poller.render import Caption, decode_art, largest_size, render, render_all
-from tests.support.processes import REPO_ROOT
 
 BENCH = "pipeline"
 SIZES = (3000, 1500, 640)

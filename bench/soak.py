@@ -20,7 +20,7 @@ import time
 from bench.common import MIB, Result, Stack, check, median, rss_bytes, tree_pids
 from bench.household import StreamWatcher, base_cover, poller_stack, track, unique_cover
 from bench.http_serving import start_gunicorn
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
 
 BENCH = "soak"
 ROOMS = ("Living Room", "Kitchen", "Office", "Bedroom")

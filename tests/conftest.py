@@ -12,9 +12,9 @@ from contract.redis_keys import RESYNC_MESSAGE, RedisKeys
 from fakesonos import Household
 from fakesonos.control import ControlServer
 from fakesonos.ssdp import SsdpResponder
-from tests.support.fakesonos import DEFAULT_ROOMS, reset_soco, start_household, stop_soco_events
-from tests.support.net import loopback_ips, non_loopback_ipv4
-from tests.support.redis_server import RedisServer
+from harness.fakesonos import DEFAULT_ROOMS, reset_soco, start_household, stop_soco_events
+from harness.net import loopback_ips, non_loopback_ipv4
+from harness.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

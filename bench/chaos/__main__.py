@@ -21,8 +21,8 @@ from bench.chaos import faults as injectors
 from bench.chaos import invariants, observer, report
 from bench.chaos.household import Household, drive
 from bench.chaos.schedule import KINDS, plan_changes, plan_faults, plan_groups
-from tests.support.compose import COMPOSE_FILE, REPO_ROOT, ComposeStack, engine_unavailable_reason
-from tests.support.net import free_port
+from harness.compose import COMPOSE_FILE, REPO_ROOT, ComposeStack, engine_unavailable_reason
+from harness.net import free_port
 
 ROOMS = {"living-room": "Living Room", "kitchen": "Kitchen", "office": "Office", "bedroom": "Bedroom"}
 FILES = (COMPOSE_FILE, "docker-compose.pi.yml", "docker-compose.chaos.yml")

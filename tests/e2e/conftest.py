@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from tests.support.compose import COMPOSE_FILE, ComposeStack, engine_unavailable_reason
-from tests.support.net import free_port
+from harness.compose import COMPOSE_FILE, ComposeStack, engine_unavailable_reason
+from harness.net import free_port
 
 # Emulated speakers on a loopback block no integration-test worker uses, different per process so
 # that two stacks (two xdist workers, or two checkouts) never fight over the same address.

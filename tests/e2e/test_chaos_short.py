@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.chaos.schedule import SHORT_KINDS
+from harness.processes import REPO_ROOT
 from tests.e2e.conftest import require_engine
-from tests.support.processes import REPO_ROOT
 
 pytestmark = [pytest.mark.compose, pytest.mark.chaos, pytest.mark.timeout(900)]
 

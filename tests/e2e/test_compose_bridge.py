@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from harness.compose import BRIDGE_FILE, COMPOSE_FILE, ComposeStack
+from harness.net import free_port
+from harness.waiting import wait_for
 from tests.e2e.conftest import new_stack, require_engine
-from tests.support.compose import BRIDGE_FILE, COMPOSE_FILE, ComposeStack
-from tests.support.net import free_port
-from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(300)]
 

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from harness.compose import REPO_ROOT, ComposeStack, MemorySampler, running_stack
+from harness.waiting import wait_for
 from tests.e2e.conftest import SPEAKER_BLOCK, new_stack, require_engine
-from tests.support.compose import REPO_ROOT, ComposeStack, MemorySampler, running_stack
-from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(300)]
 

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import require_engine
-from tests.support.compose import (
+from harness.compose import (
     BRIDGE_FILE,
     COMPOSE_FILE,
     REPO_ROOT,
     ComposeStack,
     compose_cli_unavailable_reason,
 )
-from tests.support.net import free_port
-from tests.support.waiting import wait_for
+from harness.net import free_port
+from harness.waiting import wait_for
+from tests.e2e.conftest import require_engine
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(600)]
 

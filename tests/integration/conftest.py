@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support.poller import PollerRunner
+from harness.poller import PollerRunner
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from contract.profiles import BUILTIN_PROFILES
+from harness.gunicorn import ArtworkServer, artwork_in, make_zone, seed_zone
+from harness.redis_server import RedisServer
 from tests.support.artwork import write_real_rendition
-from tests.support.gunicorn import ArtworkServer, artwork_for_module, make_zone, seed_zone
-from tests.support.redis_server import RedisServer
 
 displayio = pytest.importorskip("displayio", reason="adafruit-blinka-displayio is not installed")
 adafruit_imageload = pytest.importorskip(
@@ -27,7 +27,7 @@ adafruit_imageload = pytest.importorskip(
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """gunicorn with the poller's square and bar renditions for zone `office`."""
-    with artwork_for_module(redis_server, tmp_path_factory, "artwork-circuitpython") as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-circuitpython")) as running:
         yield running
 
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from contract.layout import rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import ArtworkServer, make_zone, running_artwork, seed_zone, write_rendition
-from tests.support.redis_server import RedisServer
+from harness.gunicorn import ArtworkServer, make_zone, running_artwork, seed_zone, write_rendition
+from harness.redis_server import RedisServer
 
 SECRET = b"BM-top-secret-bytes-outside-the-art-directory"
 SQUARE = BUILTIN_PROFILES["square720"]

@@ -19,10 +19,10 @@ import redis
 from contract.errors import CONFIG_EXIT_CODE
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import (
+from harness.gunicorn import (
     ArtworkServer,
     Reply,
-    artwork_for_module,
+    artwork_in,
     gunicorn_command,
     make_zone,
     metric,
@@ -33,9 +33,9 @@ from tests.support.gunicorn import (
     worker_pids,
     write_rendition,
 )
-from tests.support.net import free_port
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.net import free_port
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 SQUARE = BUILTIN_PROFILES["square720"]
 JPEG = BUILTIN_PROFILES["jpeg720"]
@@ -44,7 +44,7 @@ JPEG = BUILTIN_PROFILES["jpeg720"]
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """One gunicorn for this module; stopping it with SIGTERM must end it cleanly."""
-    with artwork_for_module(redis_server, tmp_path_factory, "artwork-gunicorn") as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-gunicorn")) as running:
         yield running
 
 

@@ -13,11 +13,11 @@ import redis
 from contract.profiles import BUILTIN_PROFILES
 from contract.redis_keys import RedisKeys
 from contract.zone import Member, TransportState
+from harness.gunicorn import REPO_ROOT, ArtworkServer, artwork_in, make_zone, seed_zone
+from harness.redis_server import RedisServer
 from poller.publisher import RedisPublisher
 from poller.render import Caption
 from tests.support.artwork import write_real_rendition
-from tests.support.gunicorn import REPO_ROOT, ArtworkServer, artwork_for_module, make_zone, seed_zone
-from tests.support.redis_server import RedisServer
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip)")
 
@@ -45,7 +45,7 @@ ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """gunicorn serving a volume the service cannot write to, as in production."""
-    with artwork_for_module(redis_server, tmp_path_factory, "artwork-kiosk") as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-kiosk")) as running:
         yield running
 
 
@@ -139,7 +139,7 @@ def streamless(
 ) -> Iterator[ArtworkServer]:
     """A server that keeps no event stream (ARTWORK_MAX_WAITERS=0): /events answers 503."""
     extra = {"ARTWORK_MAX_WAITERS": "0"}
-    with artwork_for_module(redis_server, tmp_path_factory, "artwork-kiosk-503", extra) as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-kiosk-503"), extra) as running:
         yield running
 
 

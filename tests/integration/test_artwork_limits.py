@@ -14,16 +14,16 @@ from collections.abc import Iterator
 import pytest
 
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import (
+from harness.gunicorn import (
     ArtworkServer,
     Reply,
-    artwork_for_module,
+    artwork_in,
     metric,
     metric_samples,
     write_rendition,
 )
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 LIMIT = 10
 READ_TIMEOUT_SECONDS = 2.0
@@ -33,10 +33,9 @@ FAST_SECONDS = 1.0
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """One single-worker gunicorn at the default 4 threads and 10 connections."""
-    with artwork_for_module(
+    with artwork_in(
         redis_server,
-        tmp_path_factory,
-        "artwork-limits",
+        tmp_path_factory.mktemp("artwork-limits"),
         extra_env={
             "ARTWORK_WORKERS": "1",
             "ARTWORK_THREADS": "4",

@@ -16,11 +16,11 @@ import pytest
 
 from contract.layout import ArtName
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import (
+from harness.gunicorn import (
     ArtworkServer,
     Reply,
     _parse_reply,
-    artwork_for_module,
+    artwork_in,
     make_zone,
     metric,
     metric_samples,
@@ -29,8 +29,8 @@ from tests.support.gunicorn import (
     worker_pids,
     write_rendition,
 )
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,7 +43,7 @@ ZONE_JSON = "/api/zones/living-room"
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     # Room for a hundred held requests on either worker: the kernel need not share them out evenly.
     extra = {"ARTWORK_MAX_WAITERS": "128"}
-    with artwork_for_module(redis_server, tmp_path_factory, "artwork-wait", extra) as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-wait"), extra) as running:
         yield running
 
 

@@ -17,10 +17,10 @@ from artwork.config import Settings
 from artwork.zone_cache import CachedZones
 from artwork.zones import NowPlayingUnavailable
 from contract.redis_keys import RESYNC_MESSAGE, RedisKeys
+from harness.gunicorn import make_zone, seed_raw_zone, seed_zone
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 from poller.publisher import RedisPublisher
-from tests.support.gunicorn import make_zone, seed_raw_zone, seed_zone
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
 
 KEYS = RedisKeys("sonos")
 pytestmark = pytest.mark.timeout(30)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from contract.errors import CONFIG_EXIT_CODE
-from tests.support.compose import REPO_ROOT
+from harness.compose import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(60)
 

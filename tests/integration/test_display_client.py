@@ -26,15 +26,15 @@ from contract.layout import ArtName
 from contract.profiles import BUILTIN_PROFILES, parse_profiles
 from contract.redis_keys import RedisKeys
 from contract.zone import EventType, Source, TransportState
+from harness.gunicorn import ArtworkServer, artwork_in, make_zone, seed_zone
+from harness.redis_server import RedisServer
+from harness.tcp_gate import TcpGate
+from harness.waiting import wait_for
 from poller.publisher import RedisPublisher
 from poller.render import Caption, placeholder_art
 from sonos_display.settings import Settings
 from standins import SimRadio
 from tests.support.artwork import write_real_rendition, write_rendition_of
-from tests.support.gunicorn import ArtworkServer, artwork_for_module, make_zone, seed_zone
-from tests.support.redis_server import RedisServer
-from tests.support.tcp_gate import TcpGate
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -61,7 +61,7 @@ def _close_clients() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
-    with artwork_for_module(redis_server, tmp_path_factory, "display-client") as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("display-client")) as running:
         yield running
 
 
@@ -162,7 +162,7 @@ def test_a_change_reaches_the_panel_at_once_on_the_wait_path(server, redis_url):
 def test_a_server_that_does_not_hold_is_polled_every_poll_interval(redis_server, redis_url, tmp_path_factory):
     # ARTWORK_MAX_WAITERS=0 answers every `?wait=` at once, as an older server (or a full one) does.
     extra = {"ARTWORK_MAX_WAITERS": "0"}
-    with artwork_for_module(redis_server, tmp_path_factory, "display-unheld", extra) as unheld:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("display-unheld"), extra) as unheld:
         play(unheld, redis_url, (30, 90, 200), 4)
         client, _display = build(settings_for(unheld, poll_seconds=2), None, log=lambda _line: None)
 
@@ -390,7 +390,7 @@ def test_memory_per_image_swap_is_one_picture_and_it_does_not_grow(redis_server,
     """
     thumb = parse_profiles("thumb=240x240.jpg")[0]
     extra = {"ARTWORK_PROFILES": "square720,bar320x960,jpeg720,thumb=240x240.jpg"}
-    with artwork_for_module(redis_server, tmp_path_factory, "display-memory", extra) as small:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("display-memory"), extra) as small:
         names = [
             write_real_rendition(small.artwork_dir, thumb, colour=c) for c in ((200, 40, 90), (30, 90, 200))
         ]

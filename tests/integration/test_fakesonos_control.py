@@ -6,8 +6,8 @@ import pytest
 import requests
 import soco
 
-from tests.support.fakesonos import control_request, metadata_art, subscribe
-from tests.support.waiting import wait_for
+from harness.fakesonos import control_request, metadata_art, subscribe
+from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("soco_events")]
 

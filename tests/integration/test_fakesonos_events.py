@@ -15,9 +15,9 @@ from contract.zone import TransportState
 from fakesonos import Track
 from fakesonos.covers import generated_cover
 from fakesonos.model import Source
-from tests.support.fakesonos import subscribe
-from tests.support.net import free_port
-from tests.support.waiting import wait_for
+from harness.fakesonos import subscribe
+from harness.net import free_port
+from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("soco_events")]
 

@@ -15,10 +15,10 @@ import soco
 from fakesonos.household import Household
 from fakesonos.load import LoadDriver, load_household
 from fakesonos.scenario import Scenario, ScenarioPlayer, TrackSpec
-from tests.support.fakesonos import control_request, reset_soco
-from tests.support.net import free_port
-from tests.support.processes import REPO_ROOT, service_env
-from tests.support.waiting import wait_for
+from harness.fakesonos import control_request, reset_soco
+from harness.net import free_port
+from harness.processes import REPO_ROOT, service_env
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

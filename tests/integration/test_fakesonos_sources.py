@@ -12,7 +12,7 @@ from PIL import Image
 from fakesonos import Track
 from fakesonos.covers import generated_cover
 from fakesonos.model import Source
-from tests.support.fakesonos import metadata_art
+from harness.fakesonos import metadata_art
 
 pytestmark = pytest.mark.timeout(30)
 

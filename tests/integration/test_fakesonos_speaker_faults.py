@@ -11,7 +11,7 @@ import soco.config
 
 from fakesonos import Track
 from fakesonos.faults import SpeakerFault
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("soco_events")]
 

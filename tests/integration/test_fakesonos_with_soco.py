@@ -20,9 +20,9 @@ from contract.zone import TransportState
 from fakesonos import Track
 from fakesonos.covers import generated_cover
 from fakesonos.scenario import TrackSpec
-from tests.support.fakesonos import control_request
-from tests.support.net import free_port
-from tests.support.waiting import wait_for
+from harness.fakesonos import control_request
+from harness.net import free_port
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,9 +16,9 @@ from fakesonos import Household
 from fakesonos.covers import generated_cover
 from fakesonos.faults import ArtFault, SpeakerFault
 from fakesonos.model import Source, Track
-from tests.support.net import free_port
-from tests.support.poller import PollerRunner, heartbeat, track, wait_for_title, wait_for_zone
-from tests.support.waiting import wait_for
+from harness.net import free_port
+from harness.poller import PollerRunner, heartbeat, track, wait_for_title, wait_for_zone
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

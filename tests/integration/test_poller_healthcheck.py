@@ -13,10 +13,10 @@ import pytest
 import redis
 
 from fakesonos import Household
+from harness.poller import PollerRunner, track, wait_for_title
+from harness.processes import REPO_ROOT, service_env
+from harness.waiting import wait_for
 from poller.healthcheck import FROZEN_MARGIN_SECONDS
-from tests.support.poller import PollerRunner, track, wait_for_title
-from tests.support.processes import REPO_ROOT, service_env
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

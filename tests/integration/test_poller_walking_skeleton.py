@@ -15,10 +15,10 @@ from PIL import Image
 
 from fakesonos import Household
 from fakesonos.faults import SpeakerFault
+from harness.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 from tests.support.images import is_baseline_jpeg
-from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,8 +15,8 @@ from fakesonos import Household
 from fakesonos.covers import generated_cover
 from fakesonos.faults import ArtFault, SpeakerFault
 from fakesonos.model import Track
-from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
-from tests.support.waiting import wait_for
+from harness.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, zone_hash
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 

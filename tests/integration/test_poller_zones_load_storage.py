@@ -16,10 +16,10 @@ from contract.profiles import parse_profiles
 from fakesonos import Household
 from fakesonos.covers import generated_cover
 from fakesonos.model import Track
+from harness.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, wait_for_zone
+from harness.waiting import wait_for
 from poller.app import build_poller
 from poller.config import Settings, SpeakerAddress
-from tests.support.poller import PollerRunner, heartbeat, stream_entries, track, wait_for_title, wait_for_zone
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -15,10 +15,10 @@ import pytest
 import redis
 
 from fakesonos import Bond, Household
-from tests.support.gunicorn import ArtworkServer, artwork_for_module
-from tests.support.poller import PollerRunner, track, wait_for_title
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
+from harness.gunicorn import ArtworkServer, artwork_in
+from harness.poller import PollerRunner, track, wait_for_title
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -27,7 +27,7 @@ ROOM_URLS = ("/api/zones/kitchen", "/zones/kitchen/square720.bmp", "/zones/kitch
 
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
-    with artwork_for_module(redis_server, tmp_path_factory, "rooms") as running:
+    with artwork_in(redis_server, tmp_path_factory.mktemp("rooms")) as running:
         yield running
 
 

@@ -24,9 +24,9 @@ from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES, Profile
 from contract.redis_keys import RedisKeys
+from harness.gunicorn import Reply, make_zone, seed_raw_zone, seed_zone, write_rendition
+from harness.net import free_port
 from poller.publisher import RedisPublisher
-from tests.support.gunicorn import Reply, make_zone, seed_raw_zone, seed_zone, write_rendition
-from tests.support.net import free_port
 
 SQUARE = BUILTIN_PROFILES["square720"]
 BAR = BUILTIN_PROFILES["bar320x960"]

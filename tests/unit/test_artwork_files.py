@@ -11,7 +11,7 @@ import pytest
 from artwork.files import ArtFiles, ArtNotFound, art_root_readable
 from contract.layout import ArtName, rendition_name
 from contract.profiles import BUILTIN_PROFILES
-from tests.support.gunicorn import write_rendition
+from harness.gunicorn import write_rendition
 
 SQUARE = BUILTIN_PROFILES["square720"]
 

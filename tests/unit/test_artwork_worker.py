@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from artwork.worker import REJECT_RESPONSE, head_complete, max_head_bytes, peer_name
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 
 @pytest.mark.parametrize(

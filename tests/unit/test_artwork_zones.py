@@ -9,7 +9,7 @@ import pytest
 from artwork.zone_cache import zone_named
 from artwork.zones import NowPlayingUnavailable, ZoneView
 from contract.redis_keys import RESYNC_MESSAGE
-from tests.support.gunicorn import make_zone
+from harness.gunicorn import make_zone
 
 DEN = make_zone("den").to_redis_hash()
 KITCHEN = make_zone("kitchen").to_redis_hash()

@@ -22,7 +22,7 @@ from fakesonos.scenario import (
     load_scenario,
     parse_scenario,
 )
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
 
 SCENARIO = """
 name = "test"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import service_env
+from harness.processes import service_env
 
 pytestmark = pytest.mark.timeout(30)
 

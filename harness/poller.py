@@ -12,8 +12,8 @@ import redis
 from fakesonos import Household
 from fakesonos.covers import generated_cover
 from fakesonos.model import Track
-from tests.support.processes import ServiceProcess, service_env
-from tests.support.waiting import wait_for
+from harness.processes import ServiceProcess, service_env
+from harness.waiting import wait_for
 
 
 class PollerRunner:

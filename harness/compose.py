@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = "docker-compose.yml"
 BRIDGE_FILE = "docker-compose.bridge.yml"
 # Settings of the caller's shell that would change what compose does; a test stack sees only its own.

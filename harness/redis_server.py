@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.net import free_port
+from harness.net import free_port
 
 
 class RedisServer:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 import redis
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,12 +23,12 @@ from contract.layout import ArtName, rendition_name
 from contract.profiles import Profile
 from contract.redis_keys import RedisKeys
 from contract.zone import EventType, Member, Source, TransportState, ZoneState
+from harness.net import free_port
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 from poller.publisher import RedisPublisher
-from tests.support.net import free_port
-from tests.support.redis_server import RedisServer
-from tests.support.waiting import wait_for
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONF = REPO_ROOT / "services" / "artwork" / "gunicorn.conf.py"
 _SERVICE_PATH = os.pathsep.join(str(REPO_ROOT / "services" / name) for name in ("contract", "artwork"))
 # Keys a developer's shell might export that would change the server under test.
@@ -277,16 +276,12 @@ def worker_pids(server: ArtworkServer) -> list[int]:
 
 
 @contextmanager
-def artwork_for_module(
-    redis_server: RedisServer,
-    tmp_path_factory: pytest.TempPathFactory,
-    name: str,
-    extra_env: Mapping[str, str] | None = None,
+def artwork_in(
+    redis_server: RedisServer, workdir: Path, extra_env: Mapping[str, str] | None = None
 ) -> Iterator[ArtworkServer]:
-    """A gunicorn with an empty art volume on the worker's redis-server, for one test module."""
+    """A gunicorn with an empty art volume under `workdir`, on that redis-server (started if stopped)."""
     if not redis_server.running:
         redis_server.start()
-    workdir = tmp_path_factory.mktemp(name)
     artwork_dir = workdir / "artwork"
     (artwork_dir / "art").mkdir(parents=True)
     with running_artwork(

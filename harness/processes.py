@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PATHS = [REPO_ROOT / "services" / name for name in ("contract", "poller", "artwork", "fakesonos")]
 
 

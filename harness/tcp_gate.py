@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 
-from tests.support.net import free_port
+from harness.net import free_port
 
 
 class TcpGate:
