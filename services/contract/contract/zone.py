@@ -64,6 +64,12 @@ class Member:
         return zone_id_for(self.name, self.uid)
 
 
+# The fields stored and sent as they are: text in Redis and in JSON alike.
+_TEXT_FIELDS = (
+    "name", "coordinator_uid", "title", "artist", "album", "station", "duration", "art_url", "art_hash",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ZoneState:
     """Everything a display needs to know about one zone."""
@@ -89,21 +95,16 @@ class ZoneState:
         """A copy with some fields replaced."""
         return replace(self, **changes)
 
+    def _text(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in _TEXT_FIELDS}
+
     def to_redis_hash(self) -> dict[str, str]:
         """Flat string mapping stored at `sonos:zone:<id>` and in each stream entry."""
         return {
-            "name": self.name,
-            "coordinator_uid": self.coordinator_uid,
+            **self._text(),
             "members": json.dumps([asdict(m) for m in self.members], ensure_ascii=False),
             "state": self.state.value,
             "source": self.source.value,
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "station": self.station,
-            "duration": self.duration,
-            "art_url": self.art_url,
-            "art_hash": self.art_hash,
             "images": json.dumps(dict(self.images), sort_keys=True),
             "version": str(self.version),
             "updated_at": str(self.updated_at_ms),
@@ -114,18 +115,10 @@ class ZoneState:
         """Inverse of `to_redis_hash`; tolerant of missing fields, strict about types."""
         return cls(
             zone_id=zone_id,
-            name=raw.get("name", ""),
-            coordinator_uid=raw.get("coordinator_uid", ""),
+            **{name: raw.get(name, "") for name in _TEXT_FIELDS},
             members=tuple(Member(**m) for m in json.loads(raw.get("members") or "[]")),
             state=TransportState(raw.get("state") or TransportState.STOPPED),
             source=Source(raw.get("source") or Source.NONE),
-            title=raw.get("title", ""),
-            artist=raw.get("artist", ""),
-            album=raw.get("album", ""),
-            station=raw.get("station", ""),
-            duration=raw.get("duration", ""),
-            art_url=raw.get("art_url", ""),
-            art_hash=raw.get("art_hash", ""),
             images=json.loads(raw.get("images") or "{}"),
             version=int(raw.get("version") or 0),
             updated_at_ms=int(raw.get("updated_at") or 0),
@@ -135,23 +128,14 @@ class ZoneState:
         """The state as JSON-ready values (the pub/sub payload and the API's base)."""
         return {
             "id": self.zone_id,
-            "name": self.name,
-            "coordinator_uid": self.coordinator_uid,
+            **self._text(),
             "members": [asdict(m) for m in self.members],
             "state": self.state.value,
             "source": self.source.value,
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "station": self.station,
-            "duration": self.duration,
-            "art_url": self.art_url,
-            "art_hash": self.art_hash,
             "images": dict(self.images),
             "version": self.version,
             "updated_at": self.updated_at_ms,
         }
-
 
 def default_zone_id(configured: str, zone_ids: Iterable[str]) -> str | None:
     """`DEFAULT_ZONE` when set, else the first zone id in sort order; None when there is none."""
