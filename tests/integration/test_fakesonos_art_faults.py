@@ -11,7 +11,7 @@ import soco
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fakesonos import Track
-from fakesonos.artserve import HUGE_BODY_BYTES
+from fakesonos.art_responses import HUGE_BODY_BYTES
 from fakesonos.covers import generated_cover
 from fakesonos.faults import ArtFault
 from fakesonos.model import Source

@@ -7,9 +7,9 @@ import hashlib
 
 from artwork.config import Settings
 from artwork.openapi import openapi_document
-from artwork.pages_data import content_security_policy, load_pages
+from artwork.page_documents import content_security_policy, load_pages
 from artwork.payloads import legacy_metadata
-from artwork.status_page import ZoneLine, status_html
+from artwork.status_html import ZoneLine, status_html
 from contract.profiles import parse_profiles
 from contract.zone import ZoneState
 

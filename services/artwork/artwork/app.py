@@ -13,8 +13,8 @@ from artwork.fastpath import FastImages
 from artwork.files import ArtFiles
 from artwork.legacy import bp as legacy_bp
 from artwork.metrics import ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
+from artwork.page_documents import load_pages
 from artwork.pages import bp as pages_bp
-from artwork.pages_data import load_pages
 from artwork.responses import EVERY_RESPONSE_HEADERS
 from artwork.routes import bp
 from artwork.state import Services, install

@@ -10,7 +10,7 @@ from artwork import metrics
 from artwork.files import art_root_readable
 from artwork.responses import REVALIDATE_CACHE_CONTROL, conditional_bytes
 from artwork.state import services
-from artwork.status_page import ZoneLine, status_html
+from artwork.status_html import ZoneLine, status_html
 from artwork.zones import NowPlayingUnavailable
 
 bp = Blueprint("pages", __name__)

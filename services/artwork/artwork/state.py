@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from artwork.config import Settings
 from artwork.files import ArtFiles
-from artwork.pages_data import Pages
+from artwork.page_documents import Pages
 from artwork.zones import ZoneSource
 
 _EXTENSION_KEY = "artwork"

@@ -137,6 +137,7 @@ class ZoneState:
             "updated_at": self.updated_at_ms,
         }
 
+
 def default_zone_id(configured: str, zone_ids: Iterable[str]) -> str | None:
     """`DEFAULT_ZONE` when set, else the first zone id in sort order; None when there is none."""
     if configured:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from contract.zone import TransportState
 from fakesonos import upnp
-from fakesonos.artserver import ArtServer
+from fakesonos.cdn import ArtServer
 from fakesonos.events import Notification, Notifier, Subscription, event_body, new_sid
 from fakesonos.faults import SpeakerFault, TransitionNotAvailableError
 from fakesonos.model import (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, urlsplit
 
 from fakesonos import upnp
-from fakesonos.artserve import TEXT_CONTENT_TYPE, send_art
+from fakesonos.art_responses import TEXT_CONTENT_TYPE, send_art
 from fakesonos.events import EVENT_PATHS, parse_callback, parse_timeout
 from fakesonos.faults import SpeakerFault, TransitionNotAvailableError
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler

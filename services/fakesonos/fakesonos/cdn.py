@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from fakesonos.artserve import TEXT_CONTENT_TYPE, send_art
+from fakesonos.art_responses import TEXT_CONTENT_TYPE, send_art
 from fakesonos.httpbase import BackgroundServer, Handler
 
 if TYPE_CHECKING:
