@@ -22,7 +22,8 @@ from bench.common import Result, Stack, check, median, service_env, timed
 from contract.profiles import BUILTIN_PROFILES, DEFAULT_PROFILES, Profile, parse_profiles
 from fakesonos.covers import cover_image, encode
 from harness.processes import REPO_ROOT
-from poller.render import Caption, decode_art, largest_size, render, render_all
+from poller.decode import decode_art
+from poller.render import Caption, largest_size, render, render_all
 
 BENCH = "pipeline"
 SIZES = (3000, 1500, 640)

@@ -17,11 +17,11 @@ from fakesonos import Household
 from fakesonos.model import Cover, Track
 from fakesonos.upnp import album_art_path
 from poller.art import ArtFetcher
+from poller.decode import PixelBudget
 from poller.housekeeping import sweep
 from poller.nowplaying import NowPlaying
 from poller.pipeline import ArtPipeline
 from poller.store import ArtworkStore
-from poller.workers import PixelBudget
 
 pytestmark = pytest.mark.timeout(60)
 

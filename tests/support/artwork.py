@@ -8,7 +8,8 @@ from PIL import Image
 
 from contract.layout import ArtName, rendition_name
 from contract.profiles import Profile
-from poller.render import Caption, decode_art, render
+from poller.decode import decode_art
+from poller.render import Caption, render
 from tests.support.images import jpeg_bytes
 
 

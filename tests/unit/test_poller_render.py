@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 
 from contract.profiles import BUILTIN_PROFILES, parse_profiles
+from poller.decode import decode_art
 from poller.errors import ArtRejected
 from poller.render import (
     Caption,
     contained_size,
-    decode_art,
     largest_size,
     placeholder_art,
     render,

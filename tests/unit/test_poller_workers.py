@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from poller.workers import PixelBudget, ZoneWorkers
+from poller.decode import PixelBudget
+from poller.workers import ZoneWorkers
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -18,19 +18,11 @@ from PIL import Image
 from contract.layout import ArtName, content_digest, rendition_name
 from contract.profiles import Profile
 from poller.art import ArtFetcher, absolute_art_url
+from poller.decode import PixelBudget, decode_art, header_pixels
 from poller.errors import ArtRejected
 from poller.nowplaying import NowPlaying, placeholder_label
-from poller.render import (
-    Caption,
-    caption_key,
-    decode_art,
-    header_pixels,
-    largest_size,
-    placeholder_art,
-    render_all,
-)
+from poller.render import Caption, caption_key, largest_size, placeholder_art, render_all
 from poller.store import ArtworkStore
-from poller.workers import PixelBudget
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,11 @@
-"""Bounded concurrency: a fixed set of zone workers, and a cap on the pixels decoded at once."""
+"""Bounded concurrency: a fixed set of zone workers, one job per zone at a time."""
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 _Job = tuple[str, Callable[[], object]]  # what a job returns is ignored
 
@@ -84,36 +83,3 @@ class ZoneWorkers:
                     self._queued.discard(key)
                     self._idle.notify_all()
                 self._on_done()
-
-
-class PixelBudget:
-    """Caps the pixels being decoded at once, so parallel renders never need more memory than one.
-
-    Each decode holds its image's pixel count until its renditions are made; one larger than the
-    whole budget waits until it is alone.
-    """
-
-    def __init__(self, total_pixels: int) -> None:
-        self.total_pixels = total_pixels
-        self._free = total_pixels
-        self._changed = threading.Condition()
-
-    @contextlib.contextmanager
-    def hold(self, pixels: int) -> Iterator[None]:
-        """Hold pixels of the budget for the duration of the block."""
-        pixels = max(0, min(pixels, self.total_pixels))
-        with self._changed:
-            self._changed.wait_for(lambda: self._free >= pixels)
-            self._free -= pixels
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._free += pixels
-                self._changed.notify_all()
-
-    @property
-    def free_pixels(self) -> int:
-        """Pixels not held right now."""
-        with self._changed:
-            return self._free
