@@ -31,7 +31,9 @@ PROFILES = parse_profiles(DEFAULT_PROFILES)
 JPEG720 = BUILTIN_PROFILES["jpeg720"]
 CAPTION = Caption("Blue in Green", "Miles Davis", "Kind of Blue")
 MAX_PIXELS = 40_000_000
-TARGET_ONE_RATIO = 0.22
+# One jpeg720 against the naive full decode and resize, by cover size: libjpeg decodes a 3000² cover
+# at 1/4 and a 1500² one (the latency bench's) at 1/2; a 640² cover cannot be decoded smaller.
+TARGET_ONE_RATIO = {3000: 0.22, 1500: 0.5}
 TARGET_ALL_RATIO = 2.0
 TARGET_MEMORY_MIB = 40.0
 # Visually lossless: differences of about one level in 255, below what JPEG q85 itself loses.
@@ -210,14 +212,15 @@ def run(quick: bool = False) -> list[Result]:
             one_ratio = paired("pipeline one", "naive one")
             all_ratio = paired("pipeline all", "pipeline one")
             src = f"{size}² ({len(data) // 1024} KiB)"
+            one_target = TARGET_ONE_RATIO.get(size)
             results.append(
                 Result(
                     BENCH,
                     f"{src}: one jpeg720 vs naive",
                     one_ratio,
                     "x",
-                    target=f"≤ {TARGET_ONE_RATIO}× naive" if size == 3000 else "",
-                    passed=check(one_ratio, "<=", TARGET_ONE_RATIO) if size == 3000 else None,
+                    target=f"≤ {one_target}× naive" if one_target else "",
+                    passed=check(one_ratio, "<=", one_target) if one_target else None,
                     baseline=f"naive {ms['naive one']:.1f} ms",
                     detail=f"{ms['pipeline one']:.1f} ms; decoding at twice the size would take "
                     f"{ms['draft 2x one']:.1f} ms ({paired('draft 2x one', 'naive one'):.2f}×); "
