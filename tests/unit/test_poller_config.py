@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract.errors import ConfigError
+from poller.app import watchdog_limit_seconds
 from poller.config import Settings, SpeakerAddress
 
 
@@ -42,3 +43,16 @@ def test_seed_speakers_take_an_optional_port():
 def test_bad_values_fail_with_the_key_name(key, value):
     with pytest.raises(ConfigError, match=f"^{key}: "):
         Settings.from_env({key: value})
+
+
+@pytest.mark.parametrize(
+    ("environ", "limit_seconds"),
+    [
+        ({}, 60.0),  # 10 polls of 2 s and two art timeouts of 10 s come to 40 s: the floor holds
+        ({"POLL_INTERVAL_SECONDS": "5"}, 70.0),  # 10 x 5 s + 2 x 10 s
+        ({"POLL_INTERVAL_SECONDS": "5", "ART_TIMEOUT_SECONDS": "30"}, 110.0),
+        ({"POLL_INTERVAL_SECONDS": "5", "WATCHDOG_SECONDS": "45"}, 45.0),  # set explicitly, it wins
+    ],
+)
+def test_the_watchdog_allows_ten_polls_and_two_art_downloads_unless_set(environ, limit_seconds):
+    assert watchdog_limit_seconds(Settings.from_env(environ)) == limit_seconds
