@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from contract.profiles import QUALIA_SQUARE_PROFILE
-from contract.zone import EventType, ZoneState, default_zone_id
+from contract.zone import EventType, Member, ZoneState, default_zone_id
 from poller.config import Settings
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
 from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing
+from poller.outbox import Outbox
 from poller.pipeline import ArtPipeline
 from poller.publisher import RedisPublisher
 from poller.qualia import QualiaMirror
-from poller.rooms import removable_zones, room_groups, rooms_to_store
 from poller.sonos import Zone
 from poller.workers import ZoneWorkers
 
@@ -121,14 +121,7 @@ class Poller:
     _files_lock: threading.Lock = field(default_factory=threading.Lock)
     _qualia_lock: threading.Lock = field(default_factory=threading.Lock)
     _zones: dict[str, _Tracked] = field(default_factory=dict)
-    _pending: dict[str, tuple[ZoneState, EventType]] = field(default_factory=dict)
-    _removals: set[str] = field(default_factory=set)
-    _stored: set[str] = field(default_factory=set)  # zones whose state Redis holds
-    _stored_rooms: dict[str, str] = field(default_factory=dict)  # the room map Redis holds
-    _redis_down: bool = False
-    # The first beat of a run finds no key; that only means data was lost once Redis has held
-    # something of ours: an earlier beat, or a published zone.
-    _redis_held_data: bool = False
+    _outbox: Outbox = field(init=False)
     _next_discovery: float = 0.0
     _next_group_check: float = 0.0
     _next_housekeeping: float = 0.0
@@ -140,6 +133,7 @@ class Poller:
 
     def __post_init__(self) -> None:
         self._workers = ZoneWorkers(self.zone_workers, on_done=self.wake)
+        self._outbox = Outbox(self.publisher, on_failure=self._publish_failed)
 
     def run(self) -> None:
         """Watch until stopped, waking for due polls and for speaker events."""
@@ -384,7 +378,7 @@ class Poller:
                 if tracked is None:
                     log.info("zone %s found (%s)", zone_id, ", ".join(m.name for m in zone.members))
                     self._zones[zone_id] = _Tracked(zone)
-                    self._removals.discard(zone_id)
+                    self._outbox.keep(zone_id)
                 else:
                     tracked.zone = zone
                     if group_changed(tracked.published, zone):
@@ -392,8 +386,7 @@ class Poller:
             for zone_id in gone:
                 log.info("zone %s is gone", zone_id)
                 del self._zones[zone_id]
-                self._pending.pop(zone_id, None)
-                self._removals.add(zone_id)
+                self._outbox.remove(zone_id)
         for zone_id in gone:
             if self.subscriptions is not None:
                 self.subscriptions.drop(zone_id)
@@ -485,7 +478,7 @@ class Poller:
             tracked.playing = playing
             tracked.published = state
             event = EventType.ZONE_ADDED if previous is None else change
-            self._pending[zone.zone_id] = (state, event)
+            self._outbox.put(state, event)
             self.counters.changes += 1
             self._flush()
         self._mirror_default_zone()
@@ -503,60 +496,25 @@ class Poller:
             with self._lock:
                 # DEFAULT_ZONE may name a room: the mirror follows it into whatever group it is in.
                 wanted = default_zone_id(self.default_zone, self._zones) or ""
-                tracked = self._zones.get(self._stored_rooms.get(wanted, wanted))
+                tracked = self._zones.get(self._outbox.zone_of_room(wanted))
                 published = tracked.published if tracked is not None else None
             square = published.images.get(QUALIA_SQUARE_PROFILE) if published is not None else None
             if square:
                 self.qualia.update(square)
 
     def _flush(self) -> None:
-        """Publish the latest pending state of each zone, then the room map, then removals.
+        """Write what is pending; the caller holds `_lock`, so states reach Redis in order."""
+        self._outbox.flush(self._members())
 
-        The caller holds `_lock`, so a zone's states reach Redis in the order they were made. On a
-        failure the rest waits for the next tick. The order keeps every room pointing at a stored
-        zone (see `poller.rooms`).
-        """
-        for zone_id, (state, event) in list(self._pending.items()):
-            if not self._write(partial(self.publisher.publish, state, event)):
-                return
-            del self._pending[zone_id]
-            self._stored.add(zone_id)
-        topology = room_groups((z, t.zone.members) for z, t in self._zones.items())
-        rooms = rooms_to_store(topology, self._stored_rooms, self._stored)
-        if rooms != self._stored_rooms:
-            if not self._write(partial(self.publisher.publish_rooms, rooms)):
-                return
-            for room, zone_id in sorted(rooms.items()):
-                if self._stored_rooms.get(room) not in (None, zone_id):
-                    log.info("room %s is in %s's group now", room, zone_id)
-            self._stored_rooms = rooms
-        for zone_id in removable_zones(self._removals, rooms):
-            if not self._write(partial(self.publisher.remove, zone_id)):
-                return
-            self._removals.discard(zone_id)
-            self._stored.discard(zone_id)
+    def _members(self) -> list[tuple[str, tuple[Member, ...]]]:
+        return [(zone_id, tracked.zone.members) for zone_id, tracked in self._zones.items()]
 
-    def _write(self, publish: Callable[[], None]) -> bool:
-        try:
-            publish()
-        except PublishError as err:
-            self._redis_failed(err)
-            return False
-        self._redis_answered()
-        self._redis_held_data = True
-        return True
+    def _published(self) -> list[ZoneState]:
+        return [t.published for t in self._zones.values() if t.published is not None]
 
-    def _redis_failed(self, err: PublishError) -> None:
+    def _publish_failed(self, err: PublishError) -> None:
         self.counters.publish_failures += 1
         self.last_error = str(err)
-        if not self._redis_down:
-            self._redis_down = True
-            log.warning("Redis unavailable; still watching, keeping the latest state per zone: %s", err)
-
-    def _redis_answered(self) -> None:
-        if self._redis_down:
-            self._redis_down = False
-            log.info("Redis answers again")
 
     def _beat(self) -> None:
         try:
@@ -576,23 +534,4 @@ class Poller:
                 "last_error": self.last_error,
             }
             ttl_seconds = max(10, int(self.poll_interval_seconds * 5))
-            try:
-                intact = self.publisher.heartbeat(payload, ttl_seconds)
-            except PublishError as err:
-                self._redis_failed(err)
-                return
-            self._redis_answered()
-            if not intact and self._redis_held_data:
-                self._reassert()
-            self._redis_held_data = True
-
-    def _reassert(self) -> None:
-        """Redis came back empty (it keeps nothing on disk): write every zone's state again."""
-        states = [t.published for t in self._zones.values() if t.published is not None]
-        if states:
-            log.warning("Redis lost its state; re-asserting %d zone(s)", len(states))
-        self._stored.clear()
-        self._stored_rooms = {}
-        for state in states:
-            self._pending.setdefault(state.zone_id, (state, EventType.ZONE_ADDED))
-        self._flush()
+            self._outbox.heartbeat(payload, ttl_seconds, self._published, self._members)
