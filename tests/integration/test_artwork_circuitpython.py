@@ -22,12 +22,14 @@ displayio = pytest.importorskip("displayio", reason="adafruit-blinka-displayio i
 adafruit_imageload = pytest.importorskip(
     "adafruit_imageload", reason="adafruit-circuitpython-imageload is not installed"
 )
+PROFILES = ("square720", "bar320x960", "square480", "round480")
 
 
 @pytest.fixture(scope="module")
 def server(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtworkServer]:
     """gunicorn with the poller's square and bar renditions for zone `office`."""
-    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-circuitpython")) as running:
+    extra = {"ARTWORK_PROFILES": ",".join(PROFILES)}
+    with artwork_in(redis_server, tmp_path_factory.mktemp("artwork-circuitpython"), extra) as running:
         yield running
 
 
@@ -44,14 +46,14 @@ def _fetch(server: ArtworkServer, path: str) -> bytes:
     [
         ("/Adafruit/artwork.bmp", "square720", (720, 720)),
         ("/Adafruit/artwork_bar.bmp", "bar320x960", (320, 960)),
+        ("/zones/office/square480.bmp", "square480", (480, 480)),
+        ("/zones/office/round480.bmp", "round480", (480, 480)),
     ],
 )
 def test_the_qualia_loader_decodes_the_legacy_bmp_at_the_panels_size(
     server: ArtworkServer, redis_url: str, path: str, profile: str, size: tuple[int, int]
 ):
-    images = {
-        p: write_real_rendition(server.artwork_dir, BUILTIN_PROFILES[p]) for p in ("square720", "bar320x960")
-    }
+    images = {p: write_real_rendition(server.artwork_dir, BUILTIN_PROFILES[p]) for p in PROFILES}
     seed_zone(redis_url, make_zone("office", images))
 
     data = _fetch(server, path)

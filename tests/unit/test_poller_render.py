@@ -94,6 +94,15 @@ def test_a_letterboxed_square_panel_bars_a_wide_cover_above_and_below():
         assert not _column_is_black(turned, 360)
 
 
+def test_the_round_profile_is_black_outside_its_circle_only(base):
+    data = render(base, BUILTIN_PROFILES["round480"], CAPTION)
+    with Image.open(io.BytesIO(data)) as out, out.convert("RGB") as rgb:
+        corners = [rgb.getpixel(xy) for xy in ((0, 0), (479, 0), (0, 479), (479, 479), (40, 40))]
+        inside = [rgb.getpixel(xy) for xy in ((240, 240), (240, 5), (5, 240), (200, 300))]
+    assert all(pixel == (0, 0, 0) for pixel in corners)
+    assert all(pixel != (0, 0, 0) for pixel in inside)
+
+
 @pytest.mark.parametrize(
     ("source", "box", "expected"),
     [

@@ -68,7 +68,8 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         Profile("jpeg720", 720, 720, "jpeg"),
         Profile("jpeg480", 480, 480, "jpeg"),
         Profile("square480", 480, 480, "bmp", colors=64),
-        Profile("round480", 480, 480, "jpeg", layout="round"),
+        # The round Qualia panels (2.1" and 2.8"): what lies outside the circle is never seen.
+        Profile("round480", 480, 480, "bmp", layout="round", colors=64),
         Profile("png480", 480, 480, "png"),
     )
 }
