@@ -22,6 +22,7 @@ from bench.common import Result, Stack, check, median, service_env, timed
 from contract.profiles import BUILTIN_PROFILES, DEFAULT_PROFILES, Profile, parse_profiles
 from fakesonos.covers import cover_image, encode
 from harness.processes import REPO_ROOT
+from poller.accent import accent_of
 from poller.decode import decode_art
 from poller.render import Caption, largest_size, render, render_all
 
@@ -36,6 +37,7 @@ MAX_PIXELS = 40_000_000
 TARGET_ONE_RATIO = {3000: 0.22, 1500: 0.5}
 TARGET_ALL_RATIO = 2.0
 TARGET_MEMORY_MIB = 40.0
+TARGET_ACCENT_MS = 2.0
 # Visually lossless: differences of about one level in 255, below what JPEG q85 itself loses.
 TARGET_PSNR_DB = 40.0
 
@@ -279,9 +281,32 @@ def run(quick: bool = False) -> list[Result]:
             detail="max RSS of a fresh interpreter, after a warm-up, minus before",
         )
     )
+    results.append(accent_result(rounds))
     if not have_pyvips:
         results.append(Result(BENCH, "pyvips", 0, "", detail="not importable here; not installed (optional)"))
     return results
+
+
+def accent_result(rounds: int) -> Result:
+    """The accent colours of a 720² image already decoded, against rendering its jpeg720."""
+    with (
+        decode_art(cover(1500), MAX_PIXELS, (720, 720)) as decoded,
+        decoded.resize((720, 720), Image.Resampling.LANCZOS) as image,
+    ):
+        accent_of(image)  # warm-up
+        render(image, JPEG720, CAPTION)
+        accent_ms = 1000 * median(timed(partial(accent_of, image), 20 * rounds))
+        render_ms = 1000 * median(timed(partial(render, image, JPEG720, CAPTION), 2 * rounds))
+    return Result(
+        BENCH,
+        "720²: accent colours from the decoded pixels",
+        accent_ms,
+        "ms",
+        target=f"< {TARGET_ACCENT_MS:g} ms",
+        passed=check(accent_ms, "<", TARGET_ACCENT_MS),
+        baseline=f"rendering its jpeg720: {render_ms:.1f} ms",
+        detail=f"{accent_ms / render_ms:.2f}× one rendition; median of {20 * rounds} calls",
+    )
 
 
 if __name__ == "__main__":

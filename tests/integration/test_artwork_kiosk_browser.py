@@ -291,3 +291,31 @@ def test_with_no_room_shown_the_picker_is_visible_and_reachable_by_keyboard(
     assert focused == "picker"
     assert url.endswith("?zone=living-room") or "zone=" in url
     assert playing_opacity == 0  # out of the way again once a room is shown
+
+
+@pytest.mark.timeout(90)
+def test_the_kiosk_background_takes_the_covers_dark_accent_and_keeps_it_when_idle(
+    server: ArtworkServer, redis_url: str
+):
+    accent = {"accent": "#d2141e", "accent_text": "#ffffff", "accent_muted": "#3f0609"}
+    art = _play(server, redis_url, "Red", (210, 20, 30), version=40, **accent)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
+            )
+            playing_background = page.eval_on_selector("body", "el => getComputedStyle(el).backgroundColor")
+            seed_zone(
+                redis_url,
+                make_zone("living-room", {}, state=TransportState.STOPPED, title="", version=41, **accent),
+            )
+            page.wait_for_function("() => document.body.classList.contains('idle')", timeout=5_000)
+            idle_backdrop = page.eval_on_selector("#backdrop", "el => getComputedStyle(el).backgroundColor")
+        finally:
+            browser.close()
+
+    assert playing_background == "rgb(63, 6, 9)"
+    assert idle_backdrop == "rgb(63, 6, 9)"

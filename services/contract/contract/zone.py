@@ -67,6 +67,7 @@ class Member:
 # The fields stored and sent as they are: text in Redis and in JSON alike.
 _TEXT_FIELDS = (
     "name", "coordinator_uid", "title", "artist", "album", "station", "duration", "art_url", "art_hash",
+    "accent", "accent_text", "accent_muted",
 )  # fmt: skip
 
 
@@ -87,6 +88,10 @@ class ZoneState:
     duration: str = ""
     art_url: str = ""
     art_hash: str = ""
+    # `#rrggbb` of the cover: its dominant colour, black or white text on it, a dark variant.
+    accent: str = ""
+    accent_text: str = ""
+    accent_muted: str = ""
     images: Mapping[str, str] = field(default_factory=dict)  # profile name -> path under ARTWORK_DIR
     version: int = 0
     updated_at_ms: int = 0

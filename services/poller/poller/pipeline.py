@@ -17,6 +17,7 @@ from PIL import Image
 
 from contract.layout import ArtName, content_digest, rendition_name
 from contract.profiles import Profile
+from poller.accent import PLACEHOLDER_ACCENT, Accent, accent_of
 from poller.art import ArtFetcher, absolute_art_url
 from poller.decode import PixelBudget, decode_art, header_pixels
 from poller.errors import ArtRejected
@@ -33,11 +34,14 @@ Reserve = Callable[[frozenset[str]], None]  # told the relpaths a call is about 
 
 @dataclass(frozen=True)
 class Renditions:
-    """The images of one now-playing state: profile -> path under ARTWORK_DIR, and the source's hash."""
+    """The images of one now-playing state: profile -> path under ARTWORK_DIR, the source's hash and
+    the accent colours of the cover.
+    """
 
     images: dict[str, str]
     art_hash: str
     art_failed: bool = False
+    accent: Accent = PLACEHOLDER_ACCENT
 
 
 class ArtPipeline:
@@ -57,6 +61,7 @@ class ArtPipeline:
         self._max_pixels = max_pixels
         self._budget = budget or PixelBudget(max_pixels)
         self._url_digests: OrderedDict[str, str] = OrderedDict()
+        self._accents: OrderedDict[str, Accent] = OrderedDict()  # by source digest; guarded by _url_lock
         self._url_lock = threading.Lock()
 
     def renditions(
@@ -81,7 +86,7 @@ class ArtPipeline:
             if self._all_stored(digest, caption):
                 with self._url_lock:
                     self._remember(url, digest)
-                return self._result(digest, caption)
+                return self._result(digest, caption, accent=self._stored_accent(digest, caption))
         data = self._fetcher.fetch(url)
         digest = content_digest(data)
         with self._url_lock:
@@ -94,8 +99,9 @@ class ArtPipeline:
                 self._budget.hold(header_pixels(data)),
                 decode_art(data, self._max_pixels, largest_size(missing)) as base,
             ):
+                self._remember_accent(digest, accent_of(base))  # from the pixels already decoded
                 self._write(base, digest, missing, caption)
-        return self._result(digest, caption)
+        return self._result(digest, caption, accent=self._stored_accent(digest, caption))
 
     def _placeholder(
         self, label: str, caption: Caption, reserve: Reserve, *, art_failed: bool = False
@@ -126,13 +132,47 @@ class ArtPipeline:
         for profile in profiles:
             self._store.put(self._name(source_id, profile, caption), renditions[profile.name])
 
-    def _result(self, source_id: str, caption: Caption, *, art_failed: bool = False) -> Renditions:
+    def _result(
+        self,
+        source_id: str,
+        caption: Caption,
+        *,
+        art_failed: bool = False,
+        accent: Accent = PLACEHOLDER_ACCENT,
+    ) -> Renditions:
         names = [self._name(source_id, p, caption) for p in self._profiles]
         for name in names:
             self._store.touch(name)
         images = {p.name: name.relpath for p, name in zip(self._profiles, names, strict=True)}
         art_hash = "" if source_id.startswith("placeholder:") else source_id
-        return Renditions(images, art_hash, art_failed)
+        return Renditions(images, art_hash, art_failed, accent)
+
+    def _remember_accent(self, digest: str, accent: Accent) -> None:
+        with self._url_lock:
+            self._accents[digest] = accent
+            self._accents.move_to_end(digest)
+            while len(self._accents) > _URL_MEMORY:
+                self._accents.popitem(last=False)
+
+    def _stored_accent(self, digest: str, caption: Caption) -> Accent:
+        """The cover's accent: remembered from its decode, else (after a restart found its renditions
+        on the volume) from its smallest stored rendition, a small decode once per cover.
+        """
+        with self._url_lock:
+            accent = self._accents.get(digest)
+        if accent is not None:
+            return accent
+        covers = [p for p in self._profiles if p.layout == "cover"] or list(self._profiles)
+        smallest = min(covers, key=lambda p: p.width * p.height)
+        try:
+            data = self._store.path(self._name(digest, smallest, caption)).read_bytes()
+            with decode_art(data, self._max_pixels, (smallest.width, smallest.height)) as image:
+                accent = accent_of(image)
+        except (OSError, ArtRejected) as err:
+            log.warning("no accent colour for %s: %s", digest, err)
+            return PLACEHOLDER_ACCENT
+        self._remember_accent(digest, accent)
+        return accent
 
     def _remember(self, url: str, digest: str) -> None:
         """Note url's digest as the most recently used (the caller holds `_url_lock`)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from contract.profiles import QUALIA_SQUARE_PROFILE
 from contract.zone import EventType, Member, ZoneState, default_zone_id
+from poller.accent import Accent
 from poller.config import Settings
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
@@ -28,7 +29,7 @@ from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing
 from poller.outbox import Outbox
-from poller.pipeline import ArtPipeline
+from poller.pipeline import ArtPipeline, Renditions
 from poller.publisher import RedisPublisher
 from poller.qualia import QualiaMirror
 from poller.sonos import Zone
@@ -440,7 +441,11 @@ class Poller:
         began = time.monotonic()
         previous = tracked.published
         if previous is not None and change is EventType.STATE:
-            images, art_hash, art_failed = dict(previous.images), previous.art_hash, False
+            renditions = Renditions(
+                dict(previous.images),
+                previous.art_hash,
+                accent=Accent(previous.accent, previous.accent_text, previous.accent_muted),
+            )
         else:
             try:
                 renditions = self.pipeline.renditions(playing, zone.base_url, partial(self._reserve, tracked))
@@ -452,11 +457,10 @@ class Poller:
                     self.last_error = str(err)
                 log.error("zone %s: cannot store artwork, keeping the previous state: %s", zone.zone_id, err)
                 return
-            images, art_hash, art_failed = renditions.images, renditions.art_hash, renditions.art_failed
         with self._lock:
             if self._zones.get(zone.zone_id) is not tracked:
                 return  # the zone went away while its art was rendered
-            self.counters.art_failures += art_failed
+            self.counters.art_failures += renditions.art_failed
             state = ZoneState(
                 zone_id=zone.zone_id,
                 name=zone.name,
@@ -470,8 +474,11 @@ class Poller:
                 station=playing.station,
                 duration=playing.duration,
                 art_url=playing.art_url,
-                art_hash=art_hash,
-                images=images,
+                art_hash=renditions.art_hash,
+                accent=renditions.accent.accent,
+                accent_text=renditions.accent.text,
+                accent_muted=renditions.accent.muted,
+                images=renditions.images,
                 version=next_version(previous.version if previous else 0, self.clock_ms()),
                 updated_at_ms=self.clock_ms(),
             )
