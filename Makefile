@@ -14,7 +14,7 @@ ZONE ?=
 FRAMES ?= display-frames
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-unit test-integration test-e2e test-compose bench chaos pi-check lint fmt up down demo logs ps redis-cli display-sim
+.PHONY: help venv test test-unit test-integration test-e2e test-compose bench chaos pi-check lint fmt up down demo logs ps redis-cli display-sim gallery
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(ARTWORK_PORT)/$(ARTWORK_PORT)/g' \
@@ -90,6 +90,9 @@ ps: ## Show the services and their health
 
 redis-cli: ## Open redis-cli inside the redis container (authenticated when REDIS_PASSWORD is set)
 	$(COMPOSE) exec redis sh -c '[ -z "$$REDIS_PASSWORD" ] || export REDISCLI_AUTH="$$REDIS_PASSWORD"; exec redis-cli "$$@"' redis-cli $(ARGS)
+
+gallery: venv ## Render every built-in profile from a fixed cover into docs/gallery/profiles.png (for the README)
+	PYTHONPATH=services/contract:services/poller:services/fakesonos $(BIN)/python docs/make_gallery.py
 
 display-sim: venv ## Show what a Qualia panel would show (PANEL=, ZONE=), as PNG frames in display-frames/
 	$(BIN)/python display/simulate.py --server http://127.0.0.1:$(ARTWORK_PORT) --panel $(PANEL) \

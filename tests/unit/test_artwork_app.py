@@ -22,7 +22,7 @@ from artwork.state import services
 from contract import layout
 from contract.errors import ConfigError
 from contract.layout import ArtName, rendition_name
-from contract.profiles import BUILTIN_PROFILES, Profile
+from contract.profiles import BUILTIN_PROFILES, DEFAULT_PROFILES, Profile
 from contract.redis_keys import RedisKeys
 from harness.gunicorn import Reply, make_zone, seed_raw_zone, seed_zone, write_rendition
 from harness.net import free_port
@@ -766,3 +766,39 @@ def test_a_file_outside_the_art_directory_is_never_served_even_with_a_wider_name
 
     assert reply.status == 404
     assert b"secret" not in reply.body
+
+
+# --- gallery ---
+
+
+def test_the_gallery_shows_the_zone_in_every_configured_profile_with_size_and_format(
+    client: FlaskClient, playing: dict[str, ArtName], art_root: Path
+):
+    reply = fetch(client, "/gallery?zone=living-room")
+
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    assert "img-src 'self'" in reply.headers["content-security-policy"]
+    page = reply.body.decode()
+    for name in playing.values():
+        assert f'src="/art/{name.filename}"' in page
+        size_kib = f"{(art_root / name.relpath).stat().st_size / 1024:,.0f} KiB"
+        assert size_kib in page
+    assert "aspect-ratio:720/720" in page
+    assert "<b>bar320x960</b><br>320×960 BMP, -" in page  # configured, but this zone has none yet
+    assert page.count("<figure>") == len(DEFAULT_PROFILES.split(","))
+
+
+def test_the_gallery_without_a_zone_shows_the_default_one_and_escapes_its_name(
+    client: FlaskClient, redis_url: str, art_root: Path
+):
+    seed_zone(redis_url, make_zone("den", {}, name="<Den & Co>"))
+
+    page = fetch(client, "/gallery").body.decode()
+
+    assert "&lt;Den &amp; Co&gt; in every profile" in page
+    assert "<Den" not in page
+
+
+def test_the_gallery_of_an_unknown_zone_is_a_404(client: FlaskClient, playing: dict[str, ArtName]):
+    assert fetch(client, "/gallery?zone=attic").status == 404

@@ -7,7 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from contract.profiles import BUILTIN_PROFILES, parse_profiles
+from contract.profiles import BUILTIN_PROFILES, PALETTES, parse_profiles
+from poller.accent import accent_for
 from poller.decode import decode_art
 from poller.errors import ArtRejected
 from poller.render import (
@@ -17,6 +18,7 @@ from poller.render import (
     placeholder_art,
     render,
     render_all,
+    shows_caption,
 )
 from tests.support.images import is_baseline_jpeg, jpeg_bytes
 
@@ -94,13 +96,45 @@ def test_a_letterboxed_square_panel_bars_a_wide_cover_above_and_below():
         assert not _column_is_black(turned, 360)
 
 
-def test_the_round_profile_is_black_outside_its_circle_only(base):
-    data = render(base, BUILTIN_PROFILES["round480"], CAPTION)
+def _near(pixel: object, colour: tuple[int, int, int]) -> bool:
+    assert isinstance(pixel, tuple)
+    return all(abs(a - b) <= 12 for a, b in zip(pixel, colour, strict=True))
+
+
+def test_the_round_profile_is_the_accent_colour_outside_its_circle_only(base):
+    accent = accent_for((40, 160, 90))
+    data = render(base, BUILTIN_PROFILES["round480"], CAPTION, accent)
     with Image.open(io.BytesIO(data)) as out, out.convert("RGB") as rgb:
         corners = [rgb.getpixel(xy) for xy in ((0, 0), (479, 0), (0, 479), (479, 479), (40, 40))]
         inside = [rgb.getpixel(xy) for xy in ((240, 240), (240, 5), (5, 240), (200, 300))]
-    assert all(pixel == (0, 0, 0) for pixel in corners)
-    assert all(pixel != (0, 0, 0) for pixel in inside)
+    assert all(_near(pixel, (40, 160, 90)) for pixel in corners)
+    assert not any(_near(pixel, (40, 160, 90)) for pixel in inside)
+
+
+@pytest.mark.parametrize("name", ["inky7", "spectra6"])
+def test_an_e_ink_rendition_is_the_panels_size_in_nothing_but_its_palette(base, name):
+    profile = BUILTIN_PROFILES[name]
+    data = render(base, profile, CAPTION, accent_for((200, 30, 40)))
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.format == "PNG"
+        assert out.size == (profile.width, profile.height)
+        assert out.mode == "P"
+        used = {colour for _, colour in out.convert("RGB").getcolors(256) or []}
+        palette = out.getpalette() or []
+    assert used <= set(PALETTES[name])
+    assert len(used) >= 4  # dithered: a cover and its text use several of the panel's colours
+    assert palette[: 3 * len(PALETTES[name])] == [c for colour in PALETTES[name] for c in colour]
+
+
+@pytest.mark.parametrize("name", ["inky7", "spectra6"])
+def test_e_ink_dithering_is_deterministic(base, name):
+    profile = BUILTIN_PROFILES[name]
+    assert render(base, profile, CAPTION) == render(base, profile, CAPTION)
+
+
+def test_the_wide_e_ink_panel_shows_the_text_and_the_narrower_one_only_the_cover():
+    assert shows_caption(BUILTIN_PROFILES["spectra6"])
+    assert not shows_caption(BUILTIN_PROFILES["inky7"])
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,15 @@ class ArtFiles:
             raise
         return OpenRendition(file=file, size_bytes=info.st_size, mtime_seconds=info.st_mtime)
 
+    def size_bytes(self, name: ArtName) -> int | None:
+        """The rendition's size, or None when it is not there."""
+        try:
+            opened = self.open(name)
+        except ArtNotFound:
+            return None
+        opened.file.close()
+        return opened.size_bytes
+
     def close(self) -> None:
         """Let go of the directories (they close once no request uses them)."""
         self._dirs = None

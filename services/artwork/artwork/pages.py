@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from artwork import metrics
+from artwork.errors import ResourceNotFound
 from artwork.files import art_root_readable
+from artwork.gallery_html import Tile, gallery_html
+from artwork.legacy import default_zone
+from artwork.payloads import zone_rendition
 from artwork.responses import REVALIDATE_CACHE_CONTROL, conditional_bytes
+from artwork.routes import known_zone
 from artwork.state import services
 from artwork.status_html import ZoneLine, status_html
 from artwork.zones import NowPlayingUnavailable
 
 bp = Blueprint("pages", __name__)
+# The gallery's images are this server's /art/ URLs; its only style is inline.
+_GALLERY_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
 
 
 @bp.get("/")
@@ -56,6 +63,34 @@ def status() -> Response:
     response = Response(html, status=503 if redis_error else 200, mimetype="text/html")
     response.headers["Cache-Control"] = REVALIDATE_CACHE_CONTROL
     response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.get("/gallery")
+def gallery() -> Response:
+    """The zone (`?zone=`, else the default one) in every configured profile, side by side."""
+    app_services = services()
+    zone_id = request.args.get("zone", "")
+    zone = known_zone(zone_id) if zone_id else default_zone()
+    if zone is None:
+        raise ResourceNotFound("no zone to show yet")
+    tiles = []
+    for profile in app_services.settings.profiles:
+        name = zone_rendition(zone, profile)
+        size_bytes = app_services.art.size_bytes(name) if name is not None else None
+        tiles.append(
+            Tile(
+                profile.name,
+                profile.width,
+                profile.height,
+                profile.ext.upper(),
+                f"/art/{name.filename}" if name is not None and size_bytes is not None else "",
+                size_bytes or 0,
+            )
+        )
+    response = Response(gallery_html(zone.name, tiles), mimetype="text/html")
+    response.headers["Cache-Control"] = REVALIDATE_CACHE_CONTROL
+    response.headers["Content-Security-Policy"] = _GALLERY_CSP
     return response
 
 

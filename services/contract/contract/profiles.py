@@ -9,11 +9,13 @@ from typing import Literal
 from contract.errors import ConfigError
 
 ImageFormat = Literal["bmp", "jpeg", "png"]
-Layout = Literal["cover", "bar", "round"]
+# cover: the art alone; bar: art and text, turned for the bar panel; round: art in a circle;
+# panel: an e-ink frame, the art with the text beside it where there is room, on the accent colour.
+Layout = Literal["cover", "bar", "round", "panel"]
 Fit = Literal["crop", "letterbox"]
 FITS: tuple[Fit, ...] = ("crop", "letterbox")
 
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 """Bump when rendering changes, so content-addressed names change with it."""
 
 EXTENSIONS: dict[ImageFormat, str] = {"bmp": "bmp", "jpeg": "jpg", "png": "png"}
@@ -37,6 +39,8 @@ class Profile:
     colors: int | None = None  # palette size for indexed BMP/PNG; None means full colour
     # How a cover of another aspect fills the panel: cropped to fill it, or whole with black bars.
     fit: Fit = "crop"
+    # An e-ink panel's fixed colours (a key of PALETTES): every pixel is one of them, dithered.
+    palette: str | None = None
 
     @property
     def ext(self) -> str:
@@ -48,11 +52,30 @@ class Profile:
         """Everything that changes the output, as a string for content addressing."""
         # The fit joins the spec only when it is not the default, so crop names stay as they were.
         fit = ":letterbox" if self.fit == "letterbox" else ""
+        palette = f":{self.palette}" if self.palette else ""
         return (
             f"{self.name}:{self.width}x{self.height}:{self.format}:{self.layout}:"
-            f"{self.colors}:v{RENDER_VERSION}{fit}"
+            f"{self.colors}:v{RENDER_VERSION}{fit}{palette}"
         )
 
+
+# E-ink panels' colours, in the order of the panel's own colour indices, as Pimoroni's `inky` library
+# (2.6.0) names them (DESATURATED_PALETTE in inky_uc8159.py and inky_e673.py). A PNG of this
+# palette goes to the panel index for index: `inky.set_image(Image.open(...))`.
+PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
+    # Inky Impression 5.7" and 4" (UC8159): black, white, green, blue, red, yellow, orange.
+    "inky7": (
+        (0, 0, 0),
+        (255, 255, 255),
+        (0, 255, 0),
+        (0, 0, 255),
+        (255, 0, 0),
+        (255, 255, 0),
+        (255, 140, 0),
+    ),
+    # Inky Impression 7.3" Spectra 6 (E673): black, white, yellow, red, blue, green.
+    "spectra6": ((0, 0, 0), (255, 255, 255), (255, 255, 0), (255, 0, 0), (0, 0, 255), (0, 255, 0)),
+}
 
 # What the original Qualia clients fetch, under the names they always used (legacy URLs, Qualia mirror).
 QUALIA_SQUARE_PROFILE = "square720"
@@ -71,6 +94,9 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         # The round Qualia panels (2.1" and 2.8"): what lies outside the circle is never seen.
         Profile("round480", 480, 480, "bmp", layout="round", colors=64),
         Profile("png480", 480, 480, "png"),
+        # Pimoroni Inky Impression e-ink frames, driven from a Pi (see README).
+        Profile("inky7", 600, 448, "png", layout="panel", palette="inky7"),
+        Profile("spectra6", 800, 480, "png", layout="panel", palette="spectra6"),
     )
 }
 

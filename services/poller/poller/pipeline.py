@@ -99,8 +99,9 @@ class ArtPipeline:
                 self._budget.hold(header_pixels(data)),
                 decode_art(data, self._max_pixels, largest_size(missing)) as base,
             ):
-                self._remember_accent(digest, accent_of(base))  # from the pixels already decoded
-                self._write(base, digest, missing, caption)
+                accent = accent_of(base)  # from the pixels already decoded
+                self._remember_accent(digest, accent)
+                self._write(base, digest, missing, caption, accent)
         return self._result(digest, caption, accent=self._stored_accent(digest, caption))
 
     def _placeholder(
@@ -111,7 +112,7 @@ class ArtPipeline:
         missing = self._missing(source_id, caption)
         if missing:
             with placeholder_art(label) as base:
-                self._write(base, source_id, missing, caption)
+                self._write(base, source_id, missing, caption, PLACEHOLDER_ACCENT)
         return self._result(source_id, caption, art_failed=art_failed)
 
     def _name(self, source_id: str, profile: Profile, caption: Caption) -> ArtName:
@@ -126,9 +127,11 @@ class ArtPipeline:
     def _all_stored(self, source_id: str, caption: Caption) -> bool:
         return not self._missing(source_id, caption)
 
-    def _write(self, base: Image.Image, source_id: str, profiles: list[Profile], caption: Caption) -> None:
+    def _write(
+        self, base: Image.Image, source_id: str, profiles: list[Profile], caption: Caption, accent: Accent
+    ) -> None:
         # One call, so profiles of the same size share one resize.
-        renditions = render_all(base, profiles, caption)
+        renditions = render_all(base, profiles, caption, accent)
         for profile in profiles:
             self._store.put(self._name(source_id, profile, caption), renditions[profile.name])
 

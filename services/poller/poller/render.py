@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageOps
 
 from contract.profiles import Profile
+from poller.accent import PLACEHOLDER_ACCENT, RGB, Accent
+from poller.eink import to_panel
 from poller.text import layout_line
 
-_DECODERS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
 _BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
 _JPEG_QUALITY = 85
 # Median cut over every pixel of a 720x720 image costs more than decoding and resizing together.
@@ -25,6 +26,10 @@ _PALETTE_SAMPLE_PIXELS = 180 * 180
 # resamples the rest with LANCZOS: cheaper than LANCZOS all the way and indistinguishable once
 # the image is down to 64 colours (bench/ pipeline has the PSNR row).
 _REDUCING_GAP = 1.1
+_BAR_TEXT = ((255, 255, 255), (200, 200, 200), (150, 150, 150))  # title, artist, album
+_BAR_TEXT_POINTS = (44, 34, 28)
+# A panel layout puts the text beside the art only where this many pixels are left for it.
+_MIN_TEXT_WIDTH = 240
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,16 @@ class Caption:
         return f"{self.title}\n{self.artist}\n{self.album}"
 
 
+def shows_caption(profile: Profile) -> bool:
+    """Whether the profile's layout draws the title, artist and album."""
+    if profile.layout == "panel":
+        return profile.width - profile.height >= _MIN_TEXT_WIDTH
+    return profile.layout == "bar"
+
+
 def caption_key(profile: Profile, caption: Caption) -> str:
     """Caption text that affects a profile's output; empty for art-only layouts."""
-    return caption.as_key() if profile.layout == "bar" else ""
+    return caption.as_key() if shows_caption(profile) else ""
 
 
 def placeholder_art(label: str, size: tuple[int, int] = (720, 720)) -> Image.Image:
@@ -96,11 +108,13 @@ class _Fits:
         self._made.clear()
 
 
-def render(base: Image.Image, profile: Profile, caption: Caption) -> bytes:
+def render(
+    base: Image.Image, profile: Profile, caption: Caption, accent: Accent = PLACEHOLDER_ACCENT
+) -> bytes:
     """Encode one profile's rendition of an upright RGB image."""
     fits = _Fits(base)
     try:
-        return _render(fits, profile, caption)
+        return _render(fits, profile, caption, accent)
     finally:
         fits.close()
 
@@ -114,15 +128,23 @@ def _fit(source: Image.Image, size: tuple[int, int]) -> Image.Image:
         return ImageOps.fit(reduced, size, Image.Resampling.LANCZOS)
 
 
-def _render(fits: _Fits, profile: Profile, caption: Caption) -> bytes:
+def _render(fits: _Fits, profile: Profile, caption: Caption, accent: Accent) -> bytes:
+    size = (profile.width, profile.height)
     if profile.layout == "bar":
-        canvas = _bar_composite(fits, caption)
+        canvas = _cover_and_text(fits, _BAR_LANDSCAPE, caption, (0, 0, 0), _BAR_TEXT)
+    elif profile.layout == "panel":
+        text = rgb_of(accent.text)
+        fills = (text, text, text)
+        if shows_caption(profile):
+            canvas = _cover_and_text(fits, size, caption, rgb_of(accent.accent), fills)
+        else:
+            canvas = _letterboxed(fits, size, rgb_of(accent.accent))
     elif profile.fit == "letterbox":
-        canvas = _letterboxed(fits, (profile.width, profile.height))
+        canvas = _letterboxed(fits, size)
     else:
-        canvas = fits.get((profile.width, profile.height)).copy()
+        canvas = fits.get(size).copy()
     if profile.layout == "round":
-        _black_outside_circle(canvas)
+        _fill_outside_circle(canvas, rgb_of(accent.accent))
     try:
         finished = _finished(canvas, profile)
         try:
@@ -139,7 +161,10 @@ def _finished(canvas: Image.Image, profile: Profile) -> Image.Image:
 
     The bar turns after quantizing: an image of one byte per pixel turns in a third of the time.
     """
-    image = _quantize(canvas, profile.colors) if profile.colors else canvas
+    if profile.palette:
+        image = to_panel(canvas, profile.palette)
+    else:
+        image = _quantize(canvas, profile.colors) if profile.colors else canvas
     if profile.layout != "bar":
         return image
     try:
@@ -149,7 +174,9 @@ def _finished(canvas: Image.Image, profile: Profile) -> Image.Image:
             image.close()
 
 
-def render_all(base: Image.Image, profiles: Iterable[Profile], caption: Caption) -> dict[str, bytes]:
+def render_all(
+    base: Image.Image, profiles: Iterable[Profile], caption: Caption, accent: Accent = PLACEHOLDER_ACCENT
+) -> dict[str, bytes]:
     """Every profile's rendition from one decoded image; profiles of one size share one resize.
 
     The largest are made first, so that smaller ones can be scaled from them instead of the base.
@@ -158,7 +185,8 @@ def render_all(base: Image.Image, profiles: Iterable[Profile], caption: Caption)
     fits = _Fits(base)
     try:
         made = {
-            p.name: _render(fits, p, caption) for p in sorted(profiles, key=lambda p: -p.width * p.height)
+            p.name: _render(fits, p, caption, accent)
+            for p in sorted(profiles, key=lambda p: -p.width * p.height)
         }
     finally:
         fits.close()
@@ -178,38 +206,52 @@ def contained_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, 
     return max(1, min(box[0], round(source[0] * scale))), max(1, min(box[1], round(source[1] * scale)))
 
 
-def _letterboxed(fits: _Fits, box: tuple[int, int]) -> Image.Image:
-    """The whole cover, centred on black bars where its aspect differs from the panel's."""
+def _letterboxed(fits: _Fits, box: tuple[int, int], background: RGB = (0, 0, 0)) -> Image.Image:
+    """The whole cover, centred on bars of the background where its aspect differs from the panel's."""
     size = contained_size(fits.base_size, box)
-    canvas = Image.new("RGB", box, (0, 0, 0))
+    canvas = Image.new("RGB", box, background)
     canvas.paste(fits.get(size), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
     return canvas
 
 
-def _bar_composite(fits: _Fits, caption: Caption) -> Image.Image:
-    """The bar's landscape layout: art on the left, title, artist and album beside it."""
-    width, height = _BAR_LANDSCAPE
-    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+def _cover_and_text(
+    fits: _Fits, size: tuple[int, int], caption: Caption, background: RGB, fills: tuple[RGB, RGB, RGB]
+) -> Image.Image:
+    """Art across the full height on the left; title, artist and album beside it. The bar's layout
+    (960x320) at other sizes: spacing scales with the height, type with the room beside the art, but
+    no smaller than three quarters of the bar's (long titles end in an ellipsis instead).
+    """
+    width, height = size
+    bar_width, bar_height = _BAR_LANDSCAPE
+    spacing = height / bar_height
+    type_scale = min(spacing, max(0.75, (width - height) / (bar_width - bar_height)))
+    canvas = Image.new("RGB", size, background)
     canvas.paste(fits.get((height, height)), (0, 0))
     draw = ImageDraw.Draw(canvas)
-    x = height + 28
-    lines = (
-        (caption.title, 44, (255, 255, 255)),
-        (caption.artist, 34, (200, 200, 200)),
-        (caption.album, 28, (150, 150, 150)),
-    )
-    right = width - 24
-    y = 70
-    for text, size, fill in lines:
-        layout_line(text, size, right - x).draw(draw, x, y, right, fill)
-        y += size + 40
+    x = height + round(28 * spacing)
+    right = width - round(24 * spacing)
+    y = round(70 * spacing)
+    lines = zip((caption.title, caption.artist, caption.album), _BAR_TEXT_POINTS, fills, strict=True)
+    for text, points, fill in lines:
+        size_px = round(points * type_scale)
+        layout_line(text, size_px, right - x).draw(draw, x, y, right, fill)
+        y += size_px + round(40 * type_scale)
     return canvas
 
 
-def _black_outside_circle(image: Image.Image) -> None:
+def _fill_outside_circle(image: Image.Image, colour: RGB) -> None:
     with Image.new("L", image.size, 255) as mask:
         ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=0)
-        image.paste((0, 0, 0), (0, 0), mask)
+        image.paste(colour, (0, 0), mask)
+
+
+def rgb_of(hex_colour: str) -> RGB:
+    """`#rrggbb` as a tuple (black for anything else)."""
+    try:
+        value = int(hex_colour.removeprefix("#"), 16) if len(hex_colour) == 7 else 0
+    except ValueError:
+        value = 0
+    return (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF
 
 
 def _encode(image: Image.Image, profile: Profile) -> bytes:
