@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 
+from contract.layout import ArtName, parse_art_name
 from contract.profiles import BUILTIN_PROFILES
 from contract.redis_keys import RedisKeys
 from contract.zone import Member, TransportState
@@ -319,3 +320,89 @@ def test_the_kiosk_background_takes_the_covers_dark_accent_and_keeps_it_when_idl
 
     assert playing_background == "rgb(63, 6, 9)"
     assert idle_backdrop == "rgb(63, 6, 9)"
+
+
+_BAR_FRACTION = """() => {
+  const bar = document.getElementById('progress');
+  if (getComputedStyle(bar).visibility === 'hidden') return null;
+  return document.getElementById('elapsed').getBoundingClientRect().width / bar.getBoundingClientRect().width;
+}"""
+
+
+@pytest.mark.timeout(90)
+def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_for_radio(
+    server: ArtworkServer, redis_url: str
+):
+    now_ms = time.time_ns() // 1_000_000
+    progress = {"duration_seconds": 200, "position_at_ms": now_ms}
+    art = _play(server, redis_url, "Long Track", (40, 120, 90), version=50, position_seconds=20, **progress)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
+            )
+            page.wait_for_timeout(600)
+            first = page.evaluate(_BAR_FRACTION)
+            page.wait_for_timeout(2_000)  # two seconds of playing: one percent of 200 s
+            later = page.evaluate(_BAR_FRACTION)
+
+            seed_zone(  # the poller publishes a seek to 150 s
+                redis_url,
+                make_zone(
+                    "living-room",
+                    {"jpeg720": _art_name(art)},
+                    title="Long Track",
+                    version=51,
+                    position_seconds=150,
+                    duration_seconds=200,
+                    position_at_ms=time.time_ns() // 1_000_000,
+                ),
+            )
+            page.wait_for_function(f"() => ({_BAR_FRACTION})() > 0.7", timeout=3_000)
+            seeked = page.evaluate(_BAR_FRACTION)
+
+            seed_zone(  # paused there: the bar stops
+                redis_url,
+                make_zone(
+                    "living-room",
+                    {"jpeg720": _art_name(art)},
+                    title="Long Track",
+                    state=TransportState.PAUSED_PLAYBACK,
+                    version=52,
+                    position_seconds=160,
+                    duration_seconds=200,
+                    position_at_ms=time.time_ns() // 1_000_000,
+                ),
+            )
+            page.wait_for_function("() => document.body.classList.contains('paused')", timeout=3_000)
+            paused = page.evaluate(_BAR_FRACTION)
+            page.wait_for_timeout(1_500)
+            still_paused = page.evaluate(_BAR_FRACTION)
+
+            radio_art = _play(
+                server, redis_url, "Morning Show", (200, 60, 60), version=53, duration_seconds=0
+            )
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art",
+                arg=radio_art,
+                timeout=5_000,
+            )
+            radio = page.evaluate(_BAR_FRACTION)
+        finally:
+            browser.close()
+
+    assert first == pytest.approx(0.10, abs=0.02)
+    assert later - first == pytest.approx(0.01, abs=0.005)
+    assert seeked == pytest.approx(0.75, abs=0.02)
+    assert paused == pytest.approx(0.80, abs=0.005)
+    assert still_paused == paused
+    assert radio is None
+
+
+def _art_name(url: str) -> ArtName:
+    name = parse_art_name(url.rsplit("/", 1)[1])
+    assert name is not None
+    return name

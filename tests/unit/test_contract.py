@@ -8,6 +8,7 @@ from contract.env import Env
 from contract.errors import ConfigError
 from contract.layout import parse_art_name, parse_art_relpath, rendition_name
 from contract.profiles import BUILTIN_PROFILES, missing_profile_message, parse_profiles
+from contract.timecode import hms, parse_hms
 from contract.zone import Member, Source, TransportState, ZoneState, zone_id_for
 
 
@@ -121,10 +122,33 @@ def test_zone_state_round_trips_through_the_redis_hash():
         source=Source.LIBRARY,
         title="Café",
         images={"jpeg720": "art/ab/x.jpg"},
+        position_seconds=65,
+        duration_seconds=210,
+        position_at_ms=120,
         version=7,
         updated_at_ms=123,
     )
     assert ZoneState.from_redis_hash("living-room", state.to_redis_hash()) == state
+
+
+def test_progress_is_sent_as_seconds_and_the_reading_time_as_position_at():
+    state = ZoneState("den", "Den", "RINCON_1", position_seconds=65, duration_seconds=210, position_at_ms=9)
+    payload = state.to_json_dict()
+    assert (payload["position_seconds"], payload["duration_seconds"], payload["position_at"]) == (65, 210, 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0:00:00", 0), ("0:03:30", 210), ("1:02:03", 3723), ("12:00:00", 43200), ("0:01:05.250", 65)],
+)
+def test_upnp_times_parse_to_whole_seconds_and_back(text, seconds):
+    assert parse_hms(text) == seconds
+    assert parse_hms(hms(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "NOT_IMPLEMENTED", "3:30", "0:61:00", "-0:00:01", "a:bc:de"])
+def test_anything_but_an_upnp_time_parses_to_none(text):
+    assert parse_hms(text) is None
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from poller.nowplaying import (
     joined_another_group,
     now_playing,
     placeholder_label,
+    seeked,
 )
 
 
@@ -34,7 +35,9 @@ def test_source_is_classified_from_the_track_uri_then_the_media_uri(track_uri, m
     assert classify_source(track_uri, media_uri) is expected
 
 
-def library(title: str = "Song", state: str = "PLAYING", art: str = "/getaa?s=1&amp;u=x") -> Snapshot:
+def library(
+    title: str = "Song", state: str = "PLAYING", art: str = "/getaa?s=1&amp;u=x", position: str = "0:00:00"
+) -> Snapshot:
     return Snapshot(
         transport_state=state,
         track_uri="x-file-cifs://nas/a.mp3",
@@ -43,6 +46,7 @@ def library(title: str = "Song", state: str = "PLAYING", art: str = "/getaa?s=1&
         artist="Artist",
         album="Album",
         duration="0:03:30",
+        position=position,
         album_art=art,
     )
 
@@ -62,6 +66,44 @@ def test_pausing_is_a_state_change_not_a_track_change():
 
 def test_nothing_changed_means_no_event():
     assert change_type(now_playing(library()), now_playing(library())) is None
+
+
+def test_the_position_moving_on_is_no_change():
+    assert change_type(now_playing(library()), now_playing(library(position="0:01:00"))) is None
+
+
+def test_position_and_length_are_read_in_seconds_from_the_same_reading():
+    playing = now_playing(library(position="0:01:05"))
+    assert (playing.position_seconds, playing.duration_seconds) == (65, 210)
+
+
+def test_radio_has_no_length_so_no_progress():
+    radio = Snapshot(
+        "PLAYING", "x-rincon-mp3radio://s/live", "", title="News", duration="0:00:00", position="0:12:00"
+    )
+    assert (now_playing(radio).position_seconds, now_playing(radio).duration_seconds) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("state", "position", "elapsed_ms", "expected"),
+    [
+        ("PLAYING", "0:00:40", 30_000, False),  # 10 s + 30 s of playing: where it should be
+        ("PLAYING", "0:00:42", 30_000, False),  # within the tolerance of whole-second RelTime
+        ("PLAYING", "0:02:00", 30_000, True),  # forward
+        ("PLAYING", "0:00:05", 30_000, True),  # back, or the same track again
+        ("PAUSED_PLAYBACK", "0:00:10", 30_000, False),  # paused: it stays put
+        ("PAUSED_PLAYBACK", "0:01:30", 30_000, True),  # a seek while paused
+    ],
+)
+def test_a_seek_is_a_jump_from_where_the_clock_says_the_track_is(state, position, elapsed_ms, expected):
+    published = now_playing(library(state=state, position="0:00:10"))
+    current = now_playing(library(state=state, position=position))
+    assert seeked(published, 1_000_000, current, 1_000_000 + elapsed_ms) is expected
+
+
+def test_a_track_that_ended_is_not_a_seek():
+    published = now_playing(library(position="0:03:20"))
+    assert not seeked(published, 0, now_playing(library(position="0:03:30")), 60_000)
 
 
 def test_line_in_never_carries_art_from_before():

@@ -79,6 +79,9 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
             "room",
             "group",
             "rooms",
+            "position_seconds",
+            "duration_seconds",
+            "position_at",
             "image_urls",
             "art_urls",
         ],
@@ -109,6 +112,15 @@ def _zone_schema(profile_names: Sequence[str]) -> dict[str, Any]:
             "accent": {**text, "description": "#rrggbb: the cover's dominant colour"},
             "accent_text": {**text, "description": "#rrggbb: black or white, readable on accent"},
             "accent_muted": {**text, "description": "#rrggbb: a dark variant of accent, for backgrounds"},
+            "position_seconds": {
+                "type": "integer",
+                "description": "seconds into the track at position_at; add the time since while PLAYING",
+            },
+            "duration_seconds": {
+                "type": "integer",
+                "description": "the track's length; 0 for none (radio, line-in, TV)",
+            },
+            "position_at": {"type": "integer", "description": "unix milliseconds of the position reading"},
             "images": {"type": "object", "additionalProperties": {"type": "string"}},
             "version": {"type": "integer"},
             "updated_at": {"type": "integer", "description": "unix milliseconds"},
@@ -223,6 +235,10 @@ def openapi_document(profiles: Sequence[Profile], max_wait_seconds: float = 30.0
             "/status": _get(
                 "Human-readable status page",
                 {"200": {"description": "HTML"}, "503": {"description": "HTML; Redis is unavailable"}},
+            ),
+            "/gallery": _get(
+                "The zone (?zone=, else the default) in every configured profile, side by side",
+                {"200": {"description": "HTML"}, "404": _json("No zone to show", _ERROR)},
             ),
             "/healthz": _get("Liveness", {"200": _json("Alive", {"type": "object"})}),
             "/readyz": _get(

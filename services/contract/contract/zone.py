@@ -92,6 +92,11 @@ class ZoneState:
     accent: str = ""
     accent_text: str = ""
     accent_muted: str = ""
+    # Where the track was at `position_at_ms` (the server's clock); a display extrapolates while PLAYING.
+    # duration_seconds 0: no length (radio, line-in, TV), so no progress bar.
+    position_seconds: int = 0
+    duration_seconds: int = 0
+    position_at_ms: int = 0
     images: Mapping[str, str] = field(default_factory=dict)  # profile name -> path under ARTWORK_DIR
     version: int = 0
     updated_at_ms: int = 0
@@ -110,6 +115,9 @@ class ZoneState:
             "members": json.dumps([asdict(m) for m in self.members], ensure_ascii=False),
             "state": self.state.value,
             "source": self.source.value,
+            "position_seconds": str(self.position_seconds),
+            "duration_seconds": str(self.duration_seconds),
+            "position_at": str(self.position_at_ms),
             "images": json.dumps(dict(self.images), sort_keys=True),
             "version": str(self.version),
             "updated_at": str(self.updated_at_ms),
@@ -124,6 +132,9 @@ class ZoneState:
             members=tuple(Member(**m) for m in json.loads(raw.get("members") or "[]")),
             state=TransportState(raw.get("state") or TransportState.STOPPED),
             source=Source(raw.get("source") or Source.NONE),
+            position_seconds=int(raw.get("position_seconds") or 0),
+            duration_seconds=int(raw.get("duration_seconds") or 0),
+            position_at_ms=int(raw.get("position_at") or 0),
             images=json.loads(raw.get("images") or "{}"),
             version=int(raw.get("version") or 0),
             updated_at_ms=int(raw.get("updated_at") or 0),
@@ -137,6 +148,9 @@ class ZoneState:
             "members": [asdict(m) for m in self.members],
             "state": self.state.value,
             "source": self.source.value,
+            "position_seconds": self.position_seconds,
+            "duration_seconds": self.duration_seconds,
+            "position_at": self.position_at_ms,
             "images": dict(self.images),
             "version": self.version,
             "updated_at": self.updated_at_ms,

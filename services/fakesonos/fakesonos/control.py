@@ -15,7 +15,7 @@ from fakesonos.covers import (
     MIN_COVER_SIZE_PIXELS,
     generated_cover,
 )
-from fakesonos.faults import ArtFault, E, SpeakerFault, parse_enum_name
+from fakesonos.faults import ArtFault, E, SpeakerFault, TransitionNotAvailableError, parse_enum_name
 from fakesonos.household import DEFAULT_REBOOT_SECONDS, FakeSpeaker, Household, UnknownSpeakerError
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler
 from fakesonos.model import MAX_DURATION_SECONDS, Source, Track
@@ -24,11 +24,14 @@ DEFAULT_CONTROL_ADDRESS = ("127.0.0.1", 5005)
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_TEXT_CHARS = 500
 
-_SPEAKER_ACTION_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/(?P<action>track|state|ungroup|fault|reboot)$")
+_SPEAKER_ACTION_RE = re.compile(
+    r"^/speakers/(?P<ref>[^/]+)/(?P<action>track|state|seek|ungroup|fault|reboot)$"
+)
 _SPEAKER_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)$")
 _SUBSCRIPTIONS_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/subscriptions$")
 _TRACK_RE = re.compile(r"^/speakers/(?P<ref>[^/]+)/track$")
 MAX_REBOOT_SECONDS = 3600.0
+MAX_SEEK_SECONDS = MAX_DURATION_SECONDS
 # What `GET /` answers: every endpoint, so that a newcomer with curl finds the rest from there.
 ENDPOINTS = (
     ("GET", "/", "this list (a change by hand holds that room's demo playlist for two minutes)"),
@@ -41,6 +44,7 @@ ENDPOINTS = (
      '"library|streaming|radio|line_in|tv|airplay", "station", "stream_content", "art_fault"}'),
     ("DELETE", "/speakers/<room>/track", "empty its queue (nothing playing)"),
     ("POST", "/speakers/<room>/state", '{"state": "PLAYING|PAUSED_PLAYBACK|STOPPED|TRANSITIONING"}'),
+    ("POST", "/speakers/<room>/seek", '{"position_seconds": 90} (jump within the track, as an app does)'),
     ("POST", "/speakers/<room>/fault", '{"fault": "OFFLINE|HANG|UPNP_DISABLED" | null}'),
     ("POST", "/speakers/<room>/reboot", '{"down_seconds": 5}'),
     ("POST", "/speakers/<room>/ungroup", "leave its group (a coordinator dissolves it)"),
@@ -69,6 +73,7 @@ def speaker_json(speaker: FakeSpeaker) -> dict[str, Any]:
         "artist": track.artist if track else "",
         "album": track.album if track else "",
         "duration_seconds": track.duration_seconds if track else 0,
+        "position_seconds": view.position_seconds if track else 0,
         "uri": track.uri if track else "",
         "has_cover": bool(track and track.cover),
         "source": track.source.value if track else "",
@@ -80,6 +85,7 @@ def speaker_json(speaker: FakeSpeaker) -> dict[str, Any]:
         "boot_seq": speaker.boot_seq,
         "subscriptions": len(speaker.subscriptions),
         "change_count": speaker.change_count,
+        "soap_actions": speaker.actions_served(),
     }
 
 
@@ -146,6 +152,14 @@ def parse_reboot_request(body: Mapping[str, Any]) -> float:
 
 
 _UNTITLED_SOURCES = frozenset({Source.RADIO, Source.LINE_IN, Source.TV})
+
+
+def parse_seek_request(body: Mapping[str, Any]) -> int:
+    """Seconds into the track from `{"position_seconds": 90}`."""
+    value = body.get("position_seconds")
+    if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEEK_SECONDS):
+        raise BadRequestError(f"position_seconds must be an integer 0..{MAX_SEEK_SECONDS}")
+    return value
 
 
 def _choice(body: Mapping[str, Any], key: str, enum: type[Source], default: Source) -> Source:
@@ -253,6 +267,12 @@ class _ControlHandler(Handler):
             state = parse_state_request(body)
             self._household.mark_changed_by_hand(speaker)
             speaker.set_state(state)
+        elif match["action"] == "seek":
+            position_seconds = parse_seek_request(body)
+            try:
+                speaker.seek(position_seconds)
+            except TransitionNotAvailableError as exc:
+                raise BadRequestError(str(exc)) from None
         elif match["action"] == "fault":
             speaker.set_fault(parse_fault_request(body))
         elif match["action"] == "reboot":

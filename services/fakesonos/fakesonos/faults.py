@@ -20,6 +20,10 @@ class TransitionNotAvailableError(Exception):
     """The transport cannot do that now (UPnP error 701), e.g. Play or Next with nothing queued."""
 
 
+class IllegalSeekTargetError(Exception):
+    """A Seek whose unit or target the speaker does not take (UPnP 711)."""
+
+
 class ArtFault(StrEnum):
     """How a track's album-art URL misbehaves; image-valued members serve real, decodable images."""
 

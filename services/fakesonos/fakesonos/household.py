@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -63,6 +63,7 @@ class FakeSpeaker:
         self._household = household
         self.info = info
         self.change_count = 0  # bumped on every change a subscriber would be told about
+        self._actions_served: Counter[str] = Counter()  # SOAP actions answered, by name
         self._coordinator_uid = info.uid
         self._track: Track | None = None
         self._state = TransportState.STOPPED
@@ -190,6 +191,23 @@ class FakeSpeaker:
             household.mark_changed_by_hand(target)
             self.set_track(queue[index].track())
 
+    def seek(self, position_seconds: int) -> None:
+        """Jump within the track (soco's `seek`), telling subscribers; 701 when nothing is loaded."""
+        household = self._household
+        with household.lock:
+            target = household.coordinator_of(self)
+            track = target._track
+            if track is None:
+                raise TransitionNotAvailableError("nothing is loaded")
+            if track.has_duration:
+                position_seconds = min(position_seconds, track.duration_seconds)
+            target._position_offset_seconds = float(max(position_seconds, 0))
+            target._playing_since_monotonic = time.monotonic()
+            household.mark_changed_by_hand(target)
+            household.changed(target)
+            household.flush_events()
+            logger.info("%s: seek to %ss", target.room, position_seconds)
+
     def _transport_by_hand(self, state: TransportState) -> None:
         with self._household.lock:
             target = self._household.coordinator_of(self)
@@ -241,6 +259,16 @@ class FakeSpeaker:
             name=f"fakesonos-reboot-{self.ip}",
             daemon=True,
         ).start()
+
+    def count_action(self, name: str) -> None:
+        """Count one SOAP action answered (what a poller costs a speaker, for tests and the control API)."""
+        with self._household.lock:
+            self._actions_served[name] += 1
+
+    def actions_served(self) -> dict[str, int]:
+        """SOAP actions answered so far, by name."""
+        with self._household.lock:
+            return dict(self._actions_served)
 
     def view(self) -> PlaybackView:
         """What this speaker reports right now (a member reports its group's state, no track)."""

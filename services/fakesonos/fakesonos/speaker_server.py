@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, urlsplit
 
+from contract.timecode import parse_hms
 from fakesonos import upnp
 from fakesonos.art_responses import TEXT_CONTENT_TYPE, send_art
 from fakesonos.events import EVENT_PATHS, parse_callback, parse_timeout
-from fakesonos.faults import SpeakerFault, TransitionNotAvailableError
+from fakesonos.faults import IllegalSeekTargetError, SpeakerFault, TransitionNotAvailableError
 from fakesonos.httpbase import BackgroundServer, BodyTooLargeError, Handler
 
 if TYPE_CHECKING:
@@ -18,41 +19,53 @@ if TYPE_CHECKING:
 
 SERVER_HEADER = f"Linux UPnP/1.0 Sonos/{upnp.SOFTWARE_VERSION} (ZPS18)"
 
-Action = Callable[["Household", "FakeSpeaker"], upnp.OutArgs]
+# (household, speaker, the request's in-args) -> out-args
+Action = Callable[["Household", "FakeSpeaker", Mapping[str, str]], upnp.OutArgs]
 TRANSITION_NOT_AVAILABLE = 701  # UPnP AVTransport "Transition not available"
+ILLEGAL_SEEK_TARGET = 711  # UPnP AVTransport "Illegal seek target"
 
 
 def _command(act: Callable[[FakeSpeaker], None]) -> Action:
     """A transport command (Play, Next, ...): done on the speaker's group, with no out-args."""
 
-    def action(_: Household, speaker: FakeSpeaker) -> upnp.OutArgs:
+    def action(_: Household, speaker: FakeSpeaker, __: Mapping[str, str]) -> upnp.OutArgs:
         act(speaker)
         return []
 
     return action
 
 
+def _seek(_: Household, speaker: FakeSpeaker, args: Mapping[str, str]) -> upnp.OutArgs:
+    """Seek by REL_TIME (`soco.seek("0:01:30")`), the only unit a track position is given in here."""
+    position_seconds = parse_hms(args.get("Target", ""))
+    if args.get("Unit") != "REL_TIME" or position_seconds is None:
+        raise IllegalSeekTargetError(f"cannot seek to {args.get('Unit')} {args.get('Target')!r}")
+    speaker.seek(position_seconds)
+    return []
+
+
 # service type -> action -> out-args builder
 ACTIONS: dict[str, dict[str, Action]] = {
     "DeviceProperties": {
-        "GetHouseholdID": lambda household, _: upnp.household_id_args(household.household_id),
+        "GetHouseholdID": lambda household, _, __: upnp.household_id_args(household.household_id),
     },
     "ZoneGroupTopology": {
-        "GetZoneGroupState": lambda household, _: upnp.zone_group_state_args(household.topology()),
+        "GetZoneGroupState": lambda household, _, __: upnp.zone_group_state_args(household.topology()),
     },
     "AVTransport": {
-        "GetPositionInfo": lambda _, speaker: upnp.position_info_args(speaker.view()),
-        "GetTransportInfo": lambda _, speaker: upnp.transport_info_args(speaker.view()),
-        "GetMediaInfo": lambda _, speaker: upnp.media_info_args(speaker.view()),
+        "GetPositionInfo": lambda _, speaker, __: upnp.position_info_args(speaker.view()),
+        "GetTransportInfo": lambda _, speaker, __: upnp.transport_info_args(speaker.view()),
+        "GetMediaInfo": lambda _, speaker, __: upnp.media_info_args(speaker.view()),
         "Play": _command(lambda speaker: speaker.play()),
         "Pause": _command(lambda speaker: speaker.pause()),
         "Stop": _command(lambda speaker: speaker.stop_playback()),
         "Next": _command(lambda speaker: speaker.skip(1)),
         "Previous": _command(lambda speaker: speaker.skip(-1)),
+        "Seek": _seek,
     },
     "RenderingControl": {
-        "GetVolume": lambda _, __: [("CurrentVolume", str(upnp.DEFAULT_VOLUME))],
-        "GetMute": lambda _, __: [("CurrentMute", "0")],
+        "GetVolume": lambda *_: [("CurrentVolume", str(upnp.DEFAULT_VOLUME))],
+        "GetMute": lambda *_: [("CurrentMute", "0")],
     },
 }
 CONTROL_PATHS = {
@@ -107,7 +120,7 @@ class _SpeakerHandler(Handler):
     def do_POST(self) -> None:
         """Answer a SOAP action on one of the control URLs."""
         try:
-            self.read_body()
+            body = self.read_body()
         except BodyTooLargeError as exc:
             self.send_body(413, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
             return
@@ -122,10 +135,15 @@ class _SpeakerHandler(Handler):
         if parsed is None or action is None or parsed[0] != upnp.service_urn(service_type):
             self._send_xml(500, upnp.upnp_fault(upnp.UNKNOWN_ACTION, "Invalid Action"))
             return
+        speaker = self._context.speaker
+        speaker.count_action(parsed[1])
         try:
-            out_args = action(self._context.household, self._context.speaker)
+            out_args = action(self._context.household, speaker, upnp.soap_in_args(body))
         except TransitionNotAvailableError as exc:
             self._send_xml(500, upnp.upnp_fault(TRANSITION_NOT_AVAILABLE, str(exc)))
+            return
+        except IllegalSeekTargetError as exc:
+            self._send_xml(500, upnp.upnp_fault(ILLEGAL_SEEK_TARGET, str(exc)))
             return
         self._send_xml(200, upnp.soap_response(service_type, parsed[1], out_args))
 

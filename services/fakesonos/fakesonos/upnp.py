@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
+from contract.timecode import hms
 from fakesonos.model import Bond, PlaybackView, Source, SpeakerInfo, Topology, Track, art_token
 
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
@@ -58,10 +60,14 @@ def parse_soap_action(header: str | None) -> tuple[str, str] | None:
     return urn, action
 
 
-def hms(seconds: int) -> str:
-    """`H:MM:SS`, the UPnP duration format."""
-    hours, rest = divmod(max(seconds, 0), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+def soap_in_args(body: bytes) -> dict[str, str]:
+    """The in-args of a SOAP request (`<u:Seek><Unit>REL_TIME</Unit>...`); empty when it is not one."""
+    try:
+        envelope = ElementTree.fromstring(body)  # noqa: S314 - expat refuses entity expansion bombs
+    except ElementTree.ParseError:
+        return {}
+    action = envelope.find(f"{{{_SOAP_ENV_NS}}}Body/*")
+    return {} if action is None else {arg.tag: (arg.text or "") for arg in action}
 
 
 def soap_response(service_type: str, action: str, out_args: OutArgs) -> str:

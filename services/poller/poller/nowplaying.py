@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from html import unescape
 from xml.etree import ElementTree
 
+from contract.timecode import parse_hms
 from contract.zone import EventType, Source, TransportState
 from poller.radio import StreamMetadata, describe
 
@@ -38,6 +39,7 @@ class Snapshot:
     album: str = ""
     channel: str = ""
     duration: str = ""
+    position: str = ""  # RelTime, `H:MM:SS`, from the same GetPositionInfo as the track
     album_art: str = ""
     stream: StreamMetadata | None = None  # the raw DIDL strings, for radio (None: use the fields above)
 
@@ -56,6 +58,7 @@ class Snapshot:
             album=track.get("album") or "",
             channel=media.get("channel") or "",
             duration=track.get("duration") or "",
+            position=track.get("position") or "",
             # soco drops the art of radio whose streamContent names an artist; the DIDL still has it.
             album_art=track.get("album_art") or didl.album_art,
             # soco splits radio text its own way; poller.radio reads each provider's from the source.
@@ -107,6 +110,10 @@ class NowPlaying:
     station: str = ""
     duration: str = ""
     art_url: str = ""
+    # Where the track is, and how long it is (0: no length, as for radio). Not part of equality: the
+    # position moves every second, and only a seek (see `seeked`) makes it news.
+    position_seconds: int = field(default=0, compare=False)
+    duration_seconds: int = field(default=0, compare=False)
 
     @property
     def track_key(self) -> tuple[str, ...]:
@@ -150,6 +157,8 @@ def now_playing(snapshot: Snapshot) -> NowPlaying:
     if source in (Source.LINE_IN, Source.TV, Source.NONE):
         # These have no album art; any art URL would be stale or meaningless.
         return NowPlaying(state, source, title=snapshot.title, station=snapshot.channel)
+    # A live stream has no length (Sonos says 0:00:00, some stations a bogus one): no progress bar.
+    duration_seconds = 0 if source is Source.RADIO else parse_hms(snapshot.duration) or 0
     title, artist, album, station = snapshot.title, snapshot.artist, snapshot.album, ""
     if source is Source.RADIO:
         raw = snapshot.stream or StreamMetadata(
@@ -166,6 +175,8 @@ def now_playing(snapshot: Snapshot) -> NowPlaying:
         station=station,
         duration=snapshot.duration,
         art_url=unescape(snapshot.album_art),
+        position_seconds=min(parse_hms(snapshot.position) or 0, duration_seconds),
+        duration_seconds=duration_seconds,
     )
 
 
@@ -181,6 +192,26 @@ def change_type(previous: NowPlaying | None, current: NowPlaying) -> EventType |
     if previous != current:
         return EventType.STATE
     return None
+
+
+def seeked(
+    published: NowPlaying,
+    published_at_ms: int,
+    current: NowPlaying,
+    now_ms: int,
+    tolerance_seconds: float = 3.0,
+) -> bool:
+    """Whether the position jumped (a seek) rather than moved on with the clock since it was published.
+
+    The tolerance absorbs whole-second RelTime and the time between reading and publishing.
+    """
+    if not current.duration_seconds:
+        return False
+    expected = float(published.position_seconds)
+    if published.state is TransportState.PLAYING:
+        expected += max(now_ms - published_at_ms, 0) / 1000
+    expected = min(expected, published.duration_seconds or expected)
+    return abs(current.position_seconds - expected) > tolerance_seconds
 
 
 def placeholder_label(playing: NowPlaying) -> str:

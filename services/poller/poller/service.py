@@ -27,7 +27,7 @@ from poller.errors import PublishError, SpeakerUnavailable, StorageError
 from poller.events import Subscriptions
 from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
-from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing
+from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing, seeked
 from poller.outbox import Outbox
 from poller.pipeline import ArtPipeline, Renditions
 from poller.publisher import RedisPublisher
@@ -401,6 +401,7 @@ class Poller:
         except SpeakerUnavailable as err:
             self._unavailable(tracked, err)
             return False
+        read_at_ms = self.clock_ms()
         if tracked.unavailable:
             log.info("zone %s answers again", zone.zone_id)
             tracked.unavailable = False
@@ -411,7 +412,9 @@ class Poller:
             return True
         playing = now_playing(snapshot)
         change = change_type(tracked.playing, playing)
-        if change is None and group_changed(tracked.published, zone):
+        if change is None and (
+            group_changed(tracked.published, zone) or self._seeked(tracked, playing, read_at_ms)
+        ):
             change = EventType.STATE
         if change is None:
             return True
@@ -422,8 +425,17 @@ class Poller:
             tracked.read_again = True  # at the next poll: no new event may come
             return True
         tracked.deferrals = 0
-        self._apply(tracked, playing, change)
+        self._apply(tracked, playing, change, read_at_ms)
         return True
+
+    @staticmethod
+    def _seeked(tracked: _Tracked, playing: NowPlaying, read_at_ms: int) -> bool:
+        published = tracked.published
+        return (
+            tracked.playing is not None
+            and published is not None
+            and seeked(tracked.playing, published.position_at_ms, playing, read_at_ms)
+        )
 
     def _unavailable(self, tracked: _Tracked, err: SpeakerUnavailable) -> None:
         if not tracked.unavailable:
@@ -436,7 +448,7 @@ class Poller:
             # The speaker may have moved to another address: look for it again soon.
             self._next_discovery = min(self._next_discovery, time.monotonic() + self.poll_interval_seconds)
 
-    def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType) -> None:
+    def _apply(self, tracked: _Tracked, playing: NowPlaying, change: EventType, read_at_ms: int) -> None:
         zone = tracked.zone
         began = time.monotonic()
         previous = tracked.published
@@ -478,6 +490,9 @@ class Poller:
                 accent=renditions.accent.accent,
                 accent_text=renditions.accent.text,
                 accent_muted=renditions.accent.muted,
+                position_seconds=playing.position_seconds,
+                duration_seconds=playing.duration_seconds,
+                position_at_ms=read_at_ms,
                 images=renditions.images,
                 version=next_version(previous.version if previous else 0, self.clock_ms()),
                 updated_at_ms=self.clock_ms(),
