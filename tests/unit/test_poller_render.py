@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageEnhance, ImageStat
 
 from contract.profiles import BUILTIN_PROFILES, PALETTES, parse_profiles
 from poller.accent import accent_for
 from poller.decode import decode_art
+from poller.eink import lift_matrix
 from poller.errors import ArtRejected
 from poller.render import (
     Caption,
@@ -188,6 +189,35 @@ def test_placeholder_renders_for_every_default_profile():
 
 def test_largest_size_ignores_the_long_side_of_the_bar():
     assert largest_size(parse_profiles("bar320x960,jpeg480")) == (480, 480)
+
+
+@pytest.mark.parametrize(
+    ("profiles", "side"),
+    [
+        ("inky7,spectra6", 480),  # letterboxed 448 px high, and the art beside the text 480 px high
+        ("wide=800x480.jpg:letterbox", 480),  # contained whole: the short side decides
+        ("wide=800x480.jpg:crop", 800),  # cropped to fill: the long side decides
+    ],
+)
+def test_a_cover_is_decoded_no_larger_than_the_art_each_layout_draws(profiles, side):
+    assert largest_size(parse_profiles(profiles)) == (side, side)
+
+
+def test_a_wide_cover_decoded_for_a_letterbox_still_fills_the_box_without_upscaling():
+    with decode_art(
+        jpeg_bytes(3000, 1500), 40_000_000, largest_size(parse_profiles("wide=800x480.jpg:letterbox"))
+    ) as image:
+        assert contained_size(image.size, (800, 480))[0] <= image.width
+        assert image.width < 3000  # and it was decoded smaller than the file
+
+
+def test_the_e_ink_lift_is_one_pass_of_what_imageenhance_colour_then_contrast_do(base):
+    with base.resize((240, 240)) as small:
+        with ImageEnhance.Color(small).enhance(1.5) as coloured:
+            expected = ImageEnhance.Contrast(coloured).enhance(1.15)
+        with expected, small.convert("RGB", lift_matrix(ImageStat.Stat(small).mean)) as lifted:
+            _, worst = ImageChops.difference(expected, lifted).convert("L").getextrema()
+    assert worst <= 3  # rounding only
 
 
 def test_exif_orientation_is_applied_before_rendering():

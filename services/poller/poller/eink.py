@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PIL import Image, ImageEnhance
+from collections.abc import Sequence
+
+from PIL import Image, ImageStat
 
 from contract.profiles import PALETTES
 
@@ -22,6 +24,7 @@ _SHOWN_SHARE = 0.5
 # A panel's pigments are weak: covers are lifted first, or their colours dither into grey.
 _COLOUR_LIFT = 1.5
 _CONTRAST_LIFT = 1.15
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's convert("L")
 
 
 def dither_target(palette: str) -> tuple[RGB, ...]:
@@ -35,12 +38,24 @@ def _blend(shown: RGB, named: RGB) -> RGB:
     return r, g, b
 
 
+def lift_matrix(band_means: Sequence[float]) -> tuple[float, ...]:
+    """One affine colour transform: saturation times _COLOUR_LIFT, then contrast times _CONTRAST_LIFT
+    about the mean grey (what ImageEnhance.Color then .Contrast do, in one pass over the pixels).
+    """
+    mean_grey = sum(w * m for w, m in zip(_LUMA, band_means, strict=True))
+    rows = []
+    for band in range(3):
+        # Saturation: grey + lift * (colour - grey), grey the luma of the pixel.
+        weights = [(1 - _COLOUR_LIFT) * w + (_COLOUR_LIFT if i == band else 0.0) for i, w in enumerate(_LUMA)]
+        rows += [_CONTRAST_LIFT * w for w in weights] + [(1 - _CONTRAST_LIFT) * mean_grey]
+    return tuple(rows)
+
+
 def to_panel(image: Image.Image, palette: str) -> Image.Image:
     """An RGB image as a palette image of exactly the panel's colours, in the panel's index order."""
     named = PALETTES[palette]
     with (
-        ImageEnhance.Color(image).enhance(_COLOUR_LIFT) as coloured,
-        ImageEnhance.Contrast(coloured).enhance(_CONTRAST_LIFT) as lifted,
+        image.convert("RGB", lift_matrix(ImageStat.Stat(image).mean)) as lifted,
         Image.new("P", (1, 1)) as target,
     ):
         target.putpalette([channel for colour in dither_target(palette) for channel in colour])

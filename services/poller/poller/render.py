@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -79,33 +80,46 @@ class _Fits:
     def __init__(self, base: Image.Image) -> None:
         self._base = base
         self._made: dict[tuple[int, int], Image.Image] = {}
+        self._near: dict[tuple[int, int], Image.Image] = {}  # made from a fit, for dithered renditions
 
     @property
     def base_size(self) -> tuple[int, int]:
         """The size of the image every fit is made from."""
         return self._base.size
 
-    def get(self, size: tuple[int, int]) -> Image.Image:
-        """The base fitted to size (owned by this object: copy before changing it)."""
-        fitted = self._made.get(size)
+    def get(self, size: tuple[int, int], *, dithered: bool = False) -> Image.Image:
+        """The base fitted to size (owned by this object: copy before changing it).
+
+        For a `dithered` rendition any larger fit will do as the source: resampling twice softens
+        less than dithering into a few colours does, and a smaller source costs less to resample.
+        """
+        fitted = self._made.get(size) or (self._near.get(size) if dithered else None)
         if fitted is None:
-            fitted = self._made[size] = _fit(self._source_for(size), size)
+            if dithered:
+                # A triangle filter (a third of LANCZOS' taps): the difference does not survive dithering.
+                source = self._source_for(size, 1, self._near)
+                fitted = self._near[size] = _fit(source, size, Image.Resampling.BILINEAR)
+            else:
+                fitted = self._made[size] = _fit(self._source_for(size, 2), size)
         return fitted
 
-    def _source_for(self, size: tuple[int, int]) -> Image.Image:
-        """The smallest fit already made at the same aspect and at least twice as large, else the base."""
+    def _source_for(
+        self, size: tuple[int, int], min_ratio: int, near: dict[tuple[int, int], Image.Image] | None = None
+    ) -> Image.Image:
+        """The smallest fit already made at the same aspect and `min_ratio` times as large, else the base."""
         width, height = size
         larger = [
             image
-            for (w, h), image in self._made.items()
-            if w * height == h * width and w >= 2 * width and h >= 2 * height
+            for (w, h), image in (*self._made.items(), *(near or {}).items())
+            if w * height == h * width and w >= min_ratio * width and h >= min_ratio * height
         ]
         return min(larger, key=lambda image: image.width, default=self._base)
 
     def close(self) -> None:
-        for image in self._made.values():
+        for image in (*self._made.values(), *self._near.values()):
             image.close()
         self._made.clear()
+        self._near.clear()
 
 
 def render(
@@ -119,13 +133,15 @@ def render(
         fits.close()
 
 
-def _fit(source: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`ImageOps.fit` with LANCZOS, shrinking by a whole factor first where that leaves enough to resample."""
+def _fit(
+    source: Image.Image, size: tuple[int, int], resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
+    """`ImageOps.fit`, shrinking by a whole factor first where that leaves enough to resample."""
     factor = int(min(source.width / size[0], source.height / size[1]) / _REDUCING_GAP)
     if factor < 2:
-        return ImageOps.fit(source, size, Image.Resampling.LANCZOS)
+        return ImageOps.fit(source, size, resample)
     with source.reduce(factor) as reduced:
-        return ImageOps.fit(reduced, size, Image.Resampling.LANCZOS)
+        return ImageOps.fit(reduced, size, resample)
 
 
 def _render(fits: _Fits, profile: Profile, caption: Caption, accent: Accent) -> bytes:
@@ -136,9 +152,9 @@ def _render(fits: _Fits, profile: Profile, caption: Caption, accent: Accent) -> 
         text = rgb_of(accent.text)
         fills = (text, text, text)
         if shows_caption(profile):
-            canvas = _cover_and_text(fits, size, caption, rgb_of(accent.accent), fills)
+            canvas = _cover_and_text(fits, size, caption, rgb_of(accent.accent), fills, dithered=True)
         else:
-            canvas = _letterboxed(fits, size, rgb_of(accent.accent))
+            canvas = _letterboxed(fits, size, rgb_of(accent.accent), dithered=True)
     elif profile.fit == "letterbox":
         canvas = _letterboxed(fits, size)
     else:
@@ -179,14 +195,15 @@ def render_all(
 ) -> dict[str, bytes]:
     """Every profile's rendition from one decoded image; profiles of one size share one resize.
 
-    The largest are made first, so that smaller ones can be scaled from them instead of the base.
+    The largest are made first, so that smaller ones can be scaled from them instead of the base;
+    dithered (e-ink) ones last, so that they can take any fit the others made.
     """
     profiles = list(profiles)
     fits = _Fits(base)
     try:
         made = {
             p.name: _render(fits, p, caption, accent)
-            for p in sorted(profiles, key=lambda p: -p.width * p.height)
+            for p in sorted(profiles, key=lambda p: (bool(p.palette), -p.width * p.height))
         }
     finally:
         fits.close()
@@ -195,9 +212,19 @@ def render_all(
 
 def largest_size(profiles: Iterable[Profile]) -> tuple[int, int]:
     """The biggest art box any profile needs, to bound decoding."""
-    sides = [min(p.width, p.height) if p.layout == "bar" else max(p.width, p.height) for p in profiles]
-    side = max(sides, default=720)
+    side = max((_art_side(p) for p in profiles), default=720)
     return side, side
+
+
+def _art_side(profile: Profile) -> int:
+    """The side a cover must keep, decoded, for this profile's art: never less, and no more."""
+    if profile.layout == "bar" or (profile.layout == "panel" and shows_caption(profile)):
+        return profile.height if profile.layout == "panel" else min(profile.width, profile.height)
+    if profile.layout == "panel" or profile.fit == "letterbox":
+        # Contained whole: a cover whose short side is at least the box's short side fills the box
+        # in its binding dimension, whatever its shape (draft keeps both sides at least this).
+        return min(profile.width, profile.height)
+    return max(profile.width, profile.height)  # cropped to fill the box: its long side
 
 
 def contained_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -206,16 +233,24 @@ def contained_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, 
     return max(1, min(box[0], round(source[0] * scale))), max(1, min(box[1], round(source[1] * scale)))
 
 
-def _letterboxed(fits: _Fits, box: tuple[int, int], background: RGB = (0, 0, 0)) -> Image.Image:
+def _letterboxed(
+    fits: _Fits, box: tuple[int, int], background: RGB = (0, 0, 0), *, dithered: bool = False
+) -> Image.Image:
     """The whole cover, centred on bars of the background where its aspect differs from the panel's."""
     size = contained_size(fits.base_size, box)
     canvas = Image.new("RGB", box, background)
-    canvas.paste(fits.get(size), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
+    canvas.paste(fits.get(size, dithered=dithered), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
     return canvas
 
 
 def _cover_and_text(
-    fits: _Fits, size: tuple[int, int], caption: Caption, background: RGB, fills: tuple[RGB, RGB, RGB]
+    fits: _Fits,
+    size: tuple[int, int],
+    caption: Caption,
+    background: RGB,
+    fills: tuple[RGB, RGB, RGB],
+    *,
+    dithered: bool = False,
 ) -> Image.Image:
     """Art across the full height on the left; title, artist and album beside it. The bar's layout
     (960x320) at other sizes: spacing scales with the height, type with the room beside the art, but
@@ -226,7 +261,7 @@ def _cover_and_text(
     spacing = height / bar_height
     type_scale = min(spacing, max(0.75, (width - height) / (bar_width - bar_height)))
     canvas = Image.new("RGB", size, background)
-    canvas.paste(fits.get((height, height)), (0, 0))
+    canvas.paste(fits.get((height, height), dithered=dithered), (0, 0))
     draw = ImageDraw.Draw(canvas)
     x = height + round(28 * spacing)
     right = width - round(24 * spacing)
@@ -259,6 +294,9 @@ def _encode(image: Image.Image, profile: Profile) -> bytes:
     if profile.format == "jpeg":
         # Baseline only: microcontroller decoders (jpegio, TJpgDec) cannot read progressive JPEG.
         image.save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=False)
+    elif profile.palette and profile.format == "png":
+        # Dithered noise defeats zlib's harder levels: level 3 writes files no larger, four times faster.
+        image.save(out, format="PNG", compress_level=3)
     else:
         image.save(out, format=profile.format.upper())
     return out.getvalue()
@@ -267,7 +305,7 @@ def _encode(image: Image.Image, profile: Profile) -> bytes:
 def _quantize(image: Image.Image, colors: int) -> Image.Image:
     """Undithered median-cut palette image; the palette is chosen from a decimated sample."""
     # Undithered median cut: what the ESP32 clients decode fastest and what they always got.
-    factor = int((image.width * image.height / _PALETTE_SAMPLE_PIXELS) ** 0.5)
+    factor = math.ceil((image.width * image.height / _PALETTE_SAMPLE_PIXELS) ** 0.5)  # at most that many
     if factor < 2:
         return image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     with (
