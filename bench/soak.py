@@ -4,7 +4,7 @@ to the artwork service; RSS of every process of the stack is sampled throughout.
 The poller runs as `python -m poller` in events mode with 4 zones; the bench changes every zone's
 track, waits for the 4 stream entries, and repeats, each change with new cover bytes (small
 covers, so 5,000 full renders of the default profiles fit the time budget). gunicorn runs the
-artwork service with its real configuration except `--max-requests 0`, so that the same two
+artwork service with its real configuration (no recycling by request count), so that the same two
 workers serve every request and a leak could not hide behind worker recycling. Both loads run at
 the same time, as they would on the Pi.
 """
@@ -72,9 +72,7 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
         poller = env.start_poller("events", CPU_THRESHOLD_PERCENT="100", ARTWORK_PROFILES=SOAK_PROFILES)
         env.wait_for_zones(ZONES, poller)
         env.wait_for_mode("events", poller)
-        port, master = start_gunicorn(
-            stack, env.artwork_dir, env.redis_server.url, "artwork", {"GUNICORN_CMD_ARGS": "--max-requests 0"}
-        )
+        port, master = start_gunicorn(stack, env.artwork_dir, env.redis_server.url, "artwork", {})
         script = stack.tmp / "soak.lua"
         script.write_text(WRK_SCRIPT)
         # /healthz answered from one worker; the other may still be booting.
@@ -151,8 +149,7 @@ def run(quick: bool = False) -> list[Result]:  # noqa: PLR0915 - one linear scri
             target=f"flat (< {TARGET_WORKER_GROWTH_MIB:g} MiB)",
             passed=check(worker_growth, "<", TARGET_WORKER_GROWTH_MIB),
             baseline=f"2 workers {worker_rss['warm']:.1f} MiB after {served['warm']:,} requests",
-            detail=f"{worker_rss['end']:.1f} MiB at the end; --max-requests 0; "
-            "6 routes incl. Redis-backed JSON",
+            detail=f"{worker_rss['end']:.1f} MiB at the end; no recycling; 6 routes incl. Redis-backed JSON",
         ),
         Result(
             BENCH,

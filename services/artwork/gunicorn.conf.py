@@ -55,13 +55,11 @@ keepalive = 5
 timeout = math.ceil(_settings.timeout_seconds)
 # Below compose's 10 s stop grace period, so workers finish in-flight requests before a SIGKILL.
 graceful_timeout = 8
-# Recycle workers now and then so that any slow leak stays bounded; jitter keeps the two
-# workers from restarting together. A restart re-imports the app (about as much CPU as a thousand
-# requests) and stalls that worker's clients: at 2000 it happened every second under load and
-# set the p99 (bench/ http). Worker RSS stays flat over 100,000 requests (bench/ soak), so a
-# worker lives about five hours for a display polling once a second.
-max_requests = 20000
-max_requests_jitter = 2000
+# No recycling by request count: each restart moved all its clients to the sibling, which then
+# served them alone (half the throughput) until it restarted in turn, and at 20000 requests that
+# was every few seconds under load. A worker retires instead when its memory grows (see
+# RETIRE_AFTER_GROWTH_BYTES in artwork/worker.py); worker RSS stays flat (bench/ soak).
+max_requests = 0
 # The heartbeat file lives on tmpfs: a read-only root works and no SD-card writes happen.
 _TMPFS = "/dev/shm"  # noqa: S108 - gunicorn creates its file there with mkstemp
 worker_tmp_dir = _TMPFS if os.path.isdir(_TMPFS) else None

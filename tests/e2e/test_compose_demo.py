@@ -321,9 +321,8 @@ def test_artwork_under_load_stays_inside_its_mem_limit_with_no_worker_killed(sta
     record_memory(stack, "redis", redis_sampler, label)
     MEASURED["artwork load"] = counts
     assert counts["requests"] > 100, counts
-    # A worker recycled after max_requests briefly leaves its peer all ten connections; the odd
-    # fast 503 beyond worker_connections is the designed answer, not a failure.
-    assert counts["non_2xx_3xx"] <= counts["requests"] // 100, counts
+    # Ten clients never fill a worker's ten busy connections, whichever worker they land on.
+    assert counts["non_2xx_3xx"] == 0, counts
     assert counts["timeouts"] == 0, counts
     assert 0 < peak < limit
     assert_not_killed(stack, "artwork", restarts)

@@ -5,6 +5,7 @@ One worker with ARTWORK_MAX_CONNECTIONS=10, so the limit is exactly ten connecti
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
@@ -109,6 +110,36 @@ def test_idle_connections_make_room_for_new_clients(server: ArtworkServer):
     print("new clients beside 10 idle ones:", [f"{s * 1000:.1f} ms" for _, s in answers])
     assert [reply.status for reply, _ in answers] == [200] * LIMIT
     assert max(seconds for _, seconds in answers) < FAST_SECONDS
+
+
+@pytest.mark.timeout(30)
+def test_kept_alive_displays_keep_their_connections_while_as_many_visitors_come_and_go(server: ArtworkServer):
+    _wait_until_serving(server)
+    # Ten displays that polled once and keep their connections for the next poll: idle, not busy,
+    # so the limit has room for others and nobody's connection is closed to make it.
+    displays = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(LIMIT)]
+    try:
+        for display in displays:
+            display.request("GET", "/healthz")
+            display.getresponse().read()
+        # http.client drops a connection answered with `Connection: close` and opens a new one.
+        kept = [display.sock.getsockname() if display.sock else None for display in displays]
+        visitors = [_timed(server, "/healthz")[0].status for _ in range(LIMIT)]
+        next_polls = []
+        for display in displays:
+            display.request("GET", "/healthz")  # a connection closed under it would raise here
+            reply = display.getresponse()
+            reply.read()
+            next_polls.append(reply.status)
+        still = [display.sock.getsockname() if display.sock else None for display in displays]
+    finally:
+        for display in displays:
+            display.close()
+
+    assert visitors == [200] * LIMIT
+    assert next_polls == [200] * LIMIT
+    assert None not in kept
+    assert still == kept
 
 
 @pytest.mark.timeout(30)

@@ -9,7 +9,15 @@ import sys
 
 import pytest
 
-from artwork.worker import REJECT_RESPONSE, head_complete, max_head_bytes, peer_name
+from artwork.worker import (
+    REJECT_RESPONSE,
+    RETIRE_AFTER_GROWTH_BYTES,
+    head_complete,
+    max_head_bytes,
+    peak_rss_bytes,
+    peer_name,
+    should_retire,
+)
 from harness.processes import REPO_ROOT
 
 
@@ -31,6 +39,22 @@ def test_a_head_is_complete_at_its_blank_line(head: bytes, searched_from: int, c
 def test_the_head_cap_covers_everything_the_parser_may_still_accept():
     assert max_head_bytes(2048, 40, 8190) == 2 + 2048 + 40 * 8192 + 4
     assert max_head_bytes(0, 100, 0) == 2 + 8190 + 100 * 8192 + 4  # 0 means gunicorn's own maximum
+
+
+MIB = 2**20
+
+
+@pytest.mark.parametrize(
+    ("peak_mib", "retire"),
+    [(80, False), (80 + 63, False), (80 + 65, True)],
+)
+def test_a_worker_retires_only_once_its_memory_has_grown_past_the_bound(peak_mib: int, retire: bool):
+    assert RETIRE_AFTER_GROWTH_BYTES == 64 * MIB
+    assert should_retire(peak_mib * MIB, 80 * MIB) is retire
+
+
+def test_the_peak_memory_is_read_in_bytes():
+    assert 10 * MIB < peak_rss_bytes() < 10_000 * MIB  # a test interpreter: tens to hundreds of MiB
 
 
 def test_peers_are_named_host_and_port():

@@ -216,7 +216,7 @@ def test_the_e_ink_lift_is_one_pass_of_what_imageenhance_colour_then_contrast_do
         with ImageEnhance.Color(small).enhance(1.5) as coloured:
             expected = ImageEnhance.Contrast(coloured).enhance(1.15)
         with expected, small.convert("RGB", lift_matrix(ImageStat.Stat(small).mean)) as lifted:
-            _, worst = ImageChops.difference(expected, lifted).convert("L").getextrema()
+            worst = max(high for _, high in ImageStat.Stat(ImageChops.difference(expected, lifted)).extrema)
     assert worst <= 3  # rounding only
 
 

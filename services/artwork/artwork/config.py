@@ -72,8 +72,8 @@ class ServerSettings:
         threads = env.integer("ARTWORK_THREADS", cls.threads, minimum=1, maximum=64)
         max_connections = env.integer("ARTWORK_MAX_CONNECTIONS", cls.max_connections, minimum=1, maximum=1000)
         if max_connections <= threads:
-            # gthread keeps (connections - threads) sockets alive between requests; with none left,
-            # every poll from a display would pay for a new TCP handshake.
+            # No more requests under way than threads would leave threads no queue to take from,
+            # and a burst of displays a 503 before any thread is even busy.
             raise ConfigError(
                 f"ARTWORK_MAX_CONNECTIONS: {max_connections} must be greater than ARTWORK_THREADS ({threads})"
             )

@@ -8,8 +8,11 @@ worker's event loop, none per request in a thread:
 * The request head is read by the event loop, without a thread, until its blank line arrives; a
   head not complete within `ARTWORK_READ_TIMEOUT_SECONDS` drops the connection (logged, counted).
   A thread only ever sees a complete head, and its socket I/O has that timeout too.
-* At the connection limit an idle kept-alive (or silent) connection is closed to make room; when
-  there is none the new connection gets a canned 503 at once (logged, counted).
+* The limit (`worker_connections`, ARTWORK_MAX_CONNECTIONS) counts busy connections: those with a
+  request head arriving or a request in a thread. Idle ones (kept alive between requests, or silent
+  since they connected) cost a socket and no thread, and are capped apart, at `_IDLE_PER_BUSY` times
+  the limit. Beyond either, an idle connection is closed to make room; when there is none the new
+  connection gets a canned 503 at once (logged, counted).
 * Closing waits for the client's FIN in the event loop instead of blocking the loop for up to 2 s.
 
 It also holds wait-for-change requests (`?wait=` with a current `If-None-Match`, see waiting.py)
@@ -24,6 +27,7 @@ import contextlib
 import errno
 import math
 import os
+import resource
 import selectors
 import socket
 import threading
@@ -64,6 +68,27 @@ _LINGER_SECONDS = 1.0
 _LINGER_MAX_SOCKETS = 64
 # Only a connection silent this long since it was accepted may be closed to make room.
 _EVICT_AFTER_SILENT_SECONDS = 1.0
+# Why the limit counts busy connections only: when a worker restarts (max_requests), its clients
+# reconnect to its sibling at once, which then holds all of them. Counting its idle ones too, the
+# sibling sat at the limit, closed kept-alive connections to stay under it (gthread closes any
+# beyond `limit - threads`), and turned away the reconnects racing those closes with 503s (42 in
+# one bench run). A busy connection needs a client waiting on it, so busy ones never outnumber the
+# clients; idle ones are bounded by this multiple of the limit, for file descriptors' sake.
+_IDLE_PER_BUSY = 4
+# A worker retires (and gunicorn starts a fresh one) once its peak RSS has grown this much since it
+# started serving: a guard against a slow leak, in place of recycling every so many requests. The
+# soak bench finds no growth (under 1 MiB over 100,000 requests), so in practice it never fires;
+# recycling by count fired every few seconds under load, each time moving every client to the
+# sibling, which then served them all alone at half the throughput until it recycled in turn.
+RETIRE_AFTER_GROWTH_BYTES = 64 * 1024 * 1024
+# Workers share one listening socket and the kernel wakes all of them for each new connection: the
+# first to call accept takes it, however busy it is. Ten clients connecting at once could all land
+# on one worker, which then served them alone at a third of two workers' throughput (GIL-bound),
+# while the other idled. A worker whose threads are all busy stops watching the listener this long,
+# so that a sibling with a free thread takes the newcomer; if none does, it takes it after all.
+_ACCEPT_PAUSE_SECONDS = 0.05
+_PAUSE_SPENT = -1.0  # paused once in this busy spell already: accept until a thread is free again
+_MEMORY_CHECK_SECONDS = 10.0
 # An idle event stream gets a comment this often, so that proxies and NAT keep it open.
 _STREAM_COMMENT_SECONDS = 15.0
 
@@ -76,6 +101,10 @@ REJECT_RESPONSE = (
     b"Access-Control-Allow-Origin: *\r\n"
     b"Connection: close\r\n\r\n" + _REJECT_BODY
 )
+
+
+# What reading a request head found (see BoundedThreadWorker._read_head).
+_MORE, _COMPLETE, _GONE = object(), object(), object()
 
 
 def _is_silent(sock: socket.socket) -> bool:
@@ -98,6 +127,18 @@ def max_head_bytes(limit_line: int, limit_fields: int, limit_field_size: int) ->
     """The most head bytes gunicorn's parser may need before it decides; beyond it, it refuses."""
     line = limit_line or 8190
     return 2 + line + limit_fields * ((limit_field_size or _DEFAULT_FIELD_SIZE) + 2) + 4
+
+
+def should_retire(
+    peak_rss_bytes: int, serving_rss_bytes: int, growth_bytes: int = RETIRE_AFTER_GROWTH_BYTES
+) -> bool:
+    """Whether a worker has grown enough since it started serving to be replaced by a fresh one."""
+    return peak_rss_bytes - serving_rss_bytes > growth_bytes
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def peer_name(addr: Any) -> str:
@@ -164,6 +205,9 @@ class Stream:
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread with event-loop head reading, a read deadline, eviction and a fast 503 at the limit."""
 
+    alive: bool  # gunicorn's: False once the worker is stopping
+    nr_conns: int  # gthread's: connections open, idle or busy
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = server_settings(os.environ).app
@@ -181,7 +225,14 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         )
         self.reading_conns: deque[HeadConn] = deque()  # in deadline order: one timeout for all
         self.lingering: dict[socket.socket, float] = {}  # socket -> deadline, in insertion order
-        self._listen_mode = ""  # "", "accept" or "reject"
+        self.max_open = self.worker_connections * (1 + _IDLE_PER_BUSY)
+        # gthread answers with `Connection: close` beyond this many kept-alive connections: only at
+        # the cap of open ones here (see _IDLE_PER_BUSY).
+        self.max_keepalived = self.max_open
+        self._listening = False
+        self._accept_paused_until = 0.0  # 0: may pause; > 0: paused until then; _PAUSE_SPENT
+        self.serving_rss_bytes = 0  # measured once the app is loaded, in run
+        self._memory_check_at = math.inf
 
     def run(self) -> None:
         """Follow the app's zone changes (for held requests), then run gthread's event loop."""
@@ -192,30 +243,56 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         add_listener = getattr(self.app_services.zones, "add_listener", None) if self.app_services else None
         if add_listener is not None:  # the zone cache tells of changes; a plain repository cannot
             add_listener(self._zones_changed)
+        self.serving_rss_bytes = peak_rss_bytes()
+        self._memory_check_at = time.monotonic() + _MEMORY_CHECK_SECONDS
         super().run()
 
     # --- accepting -------------------------------------------------------------------------------
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """At the limit keep watching the listener, to answer newcomers, unless shutting down."""
+        """Watch the listener until shutting down: `accept` itself applies the limits."""
         if not self.alive and (self.held or self.streams):
             self._answer_held_at_stop()  # the first step of gthread's shutdown: no thread will take them
-        mode = "accept" if enabled else ("reject" if self.alive else "")
-        if mode != self._listen_mode:
-            callback = self.accept if mode == "accept" else self._accept_over_limit
-            for listener in self.sockets:
-                if not mode:
-                    self.poller.unregister(listener)
-                elif not self._listen_mode:
-                    listener.setblocking(False)
-                    self.poller.register(listener, selectors.EVENT_READ, callback)
-                else:
-                    self.poller.modify(listener, selectors.EVENT_READ, callback)
-            self._listen_mode = mode
+        # gthread asks for this whenever nr_conns crosses worker_connections; only stopping counts here.
         self._accepting = enabled
+        self._sync_listener(time.monotonic())
+
+    def _sync_listener(self, now: float) -> None:
+        """Watch the listener while alive and not leaving newcomers to a less busy sibling."""
+        listening = self.alive and now >= self._accept_paused_until
+        if listening != self._listening:
+            for listener in self.sockets:
+                if listening:
+                    listener.setblocking(False)
+                    self.poller.register(listener, selectors.EVENT_READ, self.accept)
+                else:
+                    self.poller.unregister(listener)
+            self._listening = listening
+
+    def _not_idle(self) -> int:
+        """Connections with a request under way or about to be (all but the kept-alive ones)."""
+        return self.nr_conns - len(self.keepalived_conns)
+
+    def busy_conns(self) -> int:
+        """Connections with a request under way: all but the kept-alive and the still silent ones."""
+        silent = sum(1 for c in self.reading_conns if not c.head)
+        return self.nr_conns - len(self.keepalived_conns) - silent
 
     def accept(self, listener: Any) -> None:
         """Accept one connection and wait for its request head in the event loop."""
+        # Connections just accepted count here: ten clients connect before any sends its request.
+        if self._not_idle() >= self.cfg.threads and self.cfg.workers > 1 and not self._accept_paused_until:
+            # Every thread has a request: leave the newcomer to a sibling with a free thread, if one
+            # takes it within the pause; then take it here after all (once per busy spell).
+            self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE_SECONDS
+            self._sync_listener(time.monotonic())
+            return
+        if self.nr_conns >= self.max_open or self.busy_conns() >= self.worker_connections:
+            self._accept_over_limit(listener)
+            return
+        self._accept_within_limit(listener)
+
+    def _accept_within_limit(self, listener: Any) -> None:
         accepted = self._accept_one(listener)
         if accepted is None:
             return
@@ -232,8 +309,10 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._await_head(conn)
 
     def _accept_over_limit(self, listener: Any) -> None:
-        if self._evict_idle():
-            self.accept(listener)
+        # Too many open: closing an idle one makes room. Too many busy: nothing does, short of
+        # cutting a request off.
+        if self.busy_conns() < self.worker_connections and self._evict_idle():
+            self._accept_within_limit(listener)
             return
         accepted = self._accept_one(listener)
         if accepted is None:
@@ -241,10 +320,12 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         sock, addr = accepted
         metrics.count_rejection("connection_limit")
         self.log.warning(
-            "rejected connection from %s with 503: %d connections open, the limit is %d",
+            "rejected connection from %s with 503: %d busy connections of %d open; the limits are %d and %d",
             peer_name(addr),
+            self.busy_conns(),
             self.nr_conns,
             self.worker_connections,
+            self.max_open,
         )
         try:
             sock.setblocking(False)
@@ -291,10 +372,22 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     # --- reading request heads in the event loop ---------------------------------------------------
 
     def on_client_socket_readable(self, conn: HeadConn, client: Any) -> None:
-        """A kept-alive connection's next request is starting: read its head here too."""
-        self.poller.unregister(client)
+        """A kept-alive connection's next request is starting: read its head here too.
+
+        It is read at once, before touching the poller: a short request head arrives whole, and then
+        the socket leaves the poller as in stock gthread, with no second registration for the head.
+        """
         self.keepalived_conns.remove(conn)
-        self._await_head(conn)
+        outcome = self._read_head(conn)
+        if outcome is _MORE:
+            conn.head_deadline = time.monotonic() + self.read_timeout_seconds
+            self.reading_conns.append(conn)
+            self.poller.modify(client, selectors.EVENT_READ, partial(self._on_head_readable, conn))
+        elif outcome is _GONE:
+            self._forget(conn)
+        else:
+            self.poller.unregister(client)
+            self._dispatch(conn)
 
     def _await_head(self, conn: HeadConn) -> None:
         conn.head_deadline = time.monotonic() + self.read_timeout_seconds
@@ -302,22 +395,34 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_readable, conn))
 
     def _on_head_readable(self, conn: HeadConn, _client: Any) -> None:
+        outcome = self._read_head(conn)
+        if outcome is _MORE:
+            return
+        self.reading_conns.remove(conn)
+        if outcome is _GONE:
+            self._forget(conn)
+            return
+        self.poller.unregister(conn.sock)
+        self._dispatch(conn)
+
+    def _read_head(self, conn: HeadConn) -> object:
+        """Read what has arrived of a request head: _MORE to come, _COMPLETE, or _GONE (client left)."""
         try:
             chunk = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
-            return
+            return _MORE
         except OSError:
             chunk = b""
         if not chunk:  # the client went away before sending a request
-            self.reading_conns.remove(conn)
-            self._forget(conn)
-            return
+            return _GONE
         searched = len(conn.head)
         conn.head += chunk
         if not head_complete(conn.head, searched) and len(conn.head) <= self.max_head_bytes:
-            return
-        self.poller.unregister(conn.sock)
-        self.reading_conns.remove(conn)
+            return _MORE
+        return _COMPLETE
+
+    def _dispatch(self, conn: HeadConn) -> None:
+        """A whole head is here: hold it for a change, or hand it to a thread."""
         conn.data_ready = True  # gthread must not wait for data: it is all here
         if not self._hold(conn):
             self.enqueue_req(conn)
@@ -513,9 +618,19 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._end_stream(conn, "stopped")  # EventSource reconnects, to another worker
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        """Wake for the first held request's deadline too."""
+        """Wake for the first held request's deadline and the end of an accept pause too."""
+        now = time.monotonic()
         if self.timers_due != math.inf:
-            timeout = max(0.0, min(timeout, self.timers_due - time.monotonic()))
+            timeout = max(0.0, min(timeout, self.timers_due - now))
+        if self._accept_paused_until:
+            if self._not_idle() < self.cfg.threads:
+                self._accept_paused_until = 0.0  # a thread is free: the busy spell is over
+                self._sync_listener(now)
+            elif now >= self._accept_paused_until > 0:
+                self._accept_paused_until = _PAUSE_SPENT  # no sibling took it: accept here until idle
+                self._sync_listener(now)
+            elif self._accept_paused_until > 0:
+                timeout = max(0.0, min(timeout, self._accept_paused_until - now))
         super().wait_for_and_dispatch_events(timeout)
 
     def _run_timers(self, now: float) -> None:
@@ -546,6 +661,18 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._forget(conn)
         self._run_timers(now)
         self._expire_lingering(now)
+        if now >= self._memory_check_at:
+            self._memory_check_at = now + _MEMORY_CHECK_SECONDS
+            self._retire_if_grown()
+
+    def _retire_if_grown(self) -> None:
+        peak = peak_rss_bytes()
+        if self.alive and should_retire(peak, self.serving_rss_bytes):
+            self.log.warning(
+                "worker retiring: peak memory grew %.0f MiB since it started serving; replacing it",
+                (peak - self.serving_rss_bytes) / 2**20,
+            )
+            self.alive = False  # gthread's graceful stop: in-flight requests finish, the arbiter forks anew
 
     def murder_keepalived(self, force: bool = False) -> None:
         """On shutdown (force) close everything this subclass holds as well."""
