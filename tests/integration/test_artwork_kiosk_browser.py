@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import redis
 
-from contract.layout import ArtName, parse_art_name
+from contract.layout import parse_art_name
 from contract.profiles import BUILTIN_PROFILES
 from contract.redis_keys import RedisKeys
 from contract.zone import Member, TransportState
@@ -300,23 +301,14 @@ def test_the_kiosk_background_takes_the_covers_dark_accent_and_keeps_it_when_idl
 ):
     accent = {"accent": "#d2141e", "accent_text": "#ffffff", "accent_muted": "#3f0609"}
     art = _play(server, redis_url, "Red", (210, 20, 30), version=40, **accent)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 600})
-            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
-            page.wait_for_function(
-                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
-            )
-            playing_background = page.eval_on_selector("body", "el => getComputedStyle(el).backgroundColor")
-            seed_zone(
-                redis_url,
-                make_zone("living-room", {}, state=TransportState.STOPPED, title="", version=41, **accent),
-            )
-            page.wait_for_function("() => document.body.classList.contains('idle')", timeout=5_000)
-            idle_backdrop = page.eval_on_selector("#backdrop", "el => getComputedStyle(el).backgroundColor")
-        finally:
-            browser.close()
+    with _kiosk_showing(server, art) as page:
+        playing_background = page.eval_on_selector("body", "el => getComputedStyle(el).backgroundColor")
+        seed_zone(
+            redis_url,
+            make_zone("living-room", {}, state=TransportState.STOPPED, title="", version=41, **accent),
+        )
+        page.wait_for_function("() => document.body.classList.contains('idle')", timeout=5_000)
+        idle_backdrop = page.eval_on_selector("#backdrop", "el => getComputedStyle(el).backgroundColor")
 
     assert playing_background == "rgb(63, 6, 9)"
     assert idle_backdrop == "rgb(63, 6, 9)"
@@ -336,63 +328,29 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
     now_ms = time.time_ns() // 1_000_000
     progress = {"duration_seconds": 200, "position_at_ms": now_ms}
     art = _play(server, redis_url, "Long Track", (40, 120, 90), version=50, position_seconds=20, **progress)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 600})
-            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
-            page.wait_for_function(
-                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
-            )
-            page.wait_for_timeout(600)
-            first = page.evaluate(_BAR_FRACTION)
-            page.wait_for_timeout(2_000)  # two seconds of playing: one percent of 200 s
-            later = page.evaluate(_BAR_FRACTION)
+    with _kiosk_showing(server, art) as page:
+        page.wait_for_timeout(600)
+        first = page.evaluate(_BAR_FRACTION)
+        page.wait_for_timeout(2_000)  # two seconds of playing: one percent of 200 s
+        later = page.evaluate(_BAR_FRACTION)
 
-            seed_zone(  # the poller publishes a seek to 150 s
-                redis_url,
-                make_zone(
-                    "living-room",
-                    {"jpeg720": _art_name(art)},
-                    title="Long Track",
-                    version=51,
-                    position_seconds=150,
-                    duration_seconds=200,
-                    position_at_ms=time.time_ns() // 1_000_000,
-                ),
-            )
-            page.wait_for_function(f"() => ({_BAR_FRACTION})() > 0.7", timeout=3_000)
-            seeked = page.evaluate(_BAR_FRACTION)
+        _publish_position(redis_url, art, 51, 150)  # the poller publishes a seek to 150 s
+        page.wait_for_function(f"() => ({_BAR_FRACTION})() > 0.7", timeout=3_000)
+        seeked = page.evaluate(_BAR_FRACTION)
 
-            seed_zone(  # paused there: the bar stops
-                redis_url,
-                make_zone(
-                    "living-room",
-                    {"jpeg720": _art_name(art)},
-                    title="Long Track",
-                    state=TransportState.PAUSED_PLAYBACK,
-                    version=52,
-                    position_seconds=160,
-                    duration_seconds=200,
-                    position_at_ms=time.time_ns() // 1_000_000,
-                ),
-            )
-            page.wait_for_function("() => document.body.classList.contains('paused')", timeout=3_000)
-            paused = page.evaluate(_BAR_FRACTION)
-            page.wait_for_timeout(1_500)
-            still_paused = page.evaluate(_BAR_FRACTION)
+        _publish_position(redis_url, art, 52, 160, TransportState.PAUSED_PLAYBACK)  # the bar stops
+        page.wait_for_function("() => document.body.classList.contains('paused')", timeout=3_000)
+        paused = page.evaluate(_BAR_FRACTION)
+        page.wait_for_timeout(1_500)
+        still_paused = page.evaluate(_BAR_FRACTION)
 
-            radio_art = _play(
-                server, redis_url, "Morning Show", (200, 60, 60), version=53, duration_seconds=0
-            )
-            page.wait_for_function(
-                "art => document.getElementById('art').getAttribute('src') === art",
-                arg=radio_art,
-                timeout=5_000,
-            )
-            radio = page.evaluate(_BAR_FRACTION)
-        finally:
-            browser.close()
+        radio_art = _play(server, redis_url, "Morning Show", (200, 60, 60), version=53, duration_seconds=0)
+        page.wait_for_function(
+            "art => document.getElementById('art').getAttribute('src') === art",
+            arg=radio_art,
+            timeout=5_000,
+        )
+        radio = page.evaluate(_BAR_FRACTION)
 
     assert first == pytest.approx(0.10, abs=0.02)
     assert later - first == pytest.approx(0.01, abs=0.005)
@@ -402,7 +360,42 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
     assert radio is None
 
 
-def _art_name(url: str) -> ArtName:
-    name = parse_art_name(url.rsplit("/", 1)[1])
+@contextmanager
+def _kiosk_showing(server: ArtworkServer, art: str) -> Iterator[Any]:
+    """A Chromium page on the kiosk, once it shows this art."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
+            page.wait_for_function(
+                "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
+            )
+            yield page
+        finally:
+            browser.close()
+
+
+def _publish_position(
+    redis_url: str,
+    art_url: str,
+    version: int,
+    position_seconds: int,
+    state: TransportState = TransportState.PLAYING,
+) -> None:
+    """The same 200 s track and cover, at a new position read now."""
+    name = parse_art_name(art_url.rsplit("/", 1)[1])
     assert name is not None
-    return name
+    seed_zone(
+        redis_url,
+        make_zone(
+            "living-room",
+            {"jpeg720": name},
+            title="Long Track",
+            state=state,
+            version=version,
+            position_seconds=position_seconds,
+            duration_seconds=200,
+            position_at_ms=time.time_ns() // 1_000_000,
+        ),
+    )
