@@ -144,6 +144,7 @@ def test_a_change_reaches_the_panel_at_once_on_the_wait_path(server, redis_url):
     play(server, redis_url, (30, 90, 200), 2)
     client, display = build(settings_for(server), None, log=lambda _line: None)
     client.settings.wait_seconds = 3
+    client.settings.poll_seconds = 5  # polled instead of held, a change would take up to 5 s
     running = Running(client)
     try:
         wait_for(lambda: display.refreshes == 1, 10, what="the first frame")
@@ -156,7 +157,9 @@ def test_a_change_reaches_the_panel_at_once_on_the_wait_path(server, redis_url):
 
     print(f"new frame {latency * 1000:.0f} ms after the publish")
     assert shows(display.frame, server, images["jpeg720"])
-    assert latency < 0.3
+    # Held, the answer leaves with the change (about 0.1–0.3 s here with the decode, under the whole
+    # suite's load; bench/ glass measures it). Only the bound between held and polled is asserted.
+    assert latency < 1.0
 
 
 def test_a_server_that_does_not_hold_is_polled_every_poll_interval(redis_server, redis_url, tmp_path_factory):
