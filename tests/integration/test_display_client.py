@@ -157,7 +157,7 @@ def test_a_change_reaches_the_panel_at_once_on_the_wait_path(server, redis_url):
 
     print(f"new frame {latency * 1000:.0f} ms after the publish")
     assert shows(display.frame, server, images["jpeg720"])
-    # Held, the answer leaves with the change (about 0.1–0.3 s here with the decode, under the whole
+    # Held, the answer leaves with the change (about 0.1 to 0.3 s here with the decode, under the whole
     # suite's load; bench/ glass measures it). Only the bound between held and polled is asserted.
     assert latency < 1.0
 
