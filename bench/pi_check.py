@@ -35,7 +35,10 @@ RESULTS = REPO_ROOT / "bench" / "results"
 CHANGES = 5
 IMAGES = {"square720.bmp": (720, 720), "jpeg720.jpg": (720, 720), "bar320x960.bmp": (320, 960)}
 # Pure-Python test tools lent to the poller image (it has none): mounted, never installed in it.
-TEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pytest_timeout.py", "py.py")
+TEST_PACKAGES = (
+    "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pygments", "pytest_timeout.py", "py.py",
+    "hypothesis", "_hypothesis_globals.py", "_hypothesis_ftz_detector.py", "sortedcontainers",
+)  # fmt: skip
 
 
 def build(rows: list[dict[str, Any]]) -> None:
@@ -113,6 +116,7 @@ def unit_tests(rows: list[dict[str, Any]]) -> None:
     """The poller's unit tests inside the arm64 poller image, with pytest lent to it read-only."""
     site = Path(next(p for p in sys.path if p.endswith("site-packages")))
     with tempfile.TemporaryDirectory(prefix="pi-check-") as lent:
+        Path(lent).chmod(0o755)  # the image runs as its own unprivileged user; mkdtemp makes it 0700
         for name in TEST_PACKAGES:
             if (site / name).is_dir():
                 shutil.copytree(site / name, Path(lent) / name)
@@ -126,7 +130,8 @@ def unit_tests(rows: list[dict[str, Any]]) -> None:
             ["docker", "run", "--rm", "--platform", "linux/arm64", "--network", "none",
              "-v", f"{REPO_ROOT}:/repo:ro", "-v", f"{lent}:/lent:ro", "-w", "/repo", "-e", "PYTHONPATH=/lent",
              "--entrypoint", "python", "local/poller:arm64",
-             "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+             # Plugins found by their entry points on the host are named here: only modules are lent.
+             "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout", *tests],
             capture_output=True, text=True, timeout=1800, check=False,
         )  # fmt: skip
     summary = (run.stdout.strip().splitlines() or ["(no output)"])[-1]
@@ -181,7 +186,7 @@ def main() -> int:
         play(stack, rows)
         unit_tests(rows)
     except (RuntimeError, OSError, subprocess.SubprocessError) as err:
-        print(f"pi-check: {err}", file=sys.stderr)
+        print(f"pi-check: {err}\n{stack.logs()[-6000:]}", file=sys.stderr)
         return 1
     finally:
         stack.down()
