@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 from urllib.parse import unquote, urlsplit
 
 from contract.zone import TransportState
@@ -157,7 +157,7 @@ _UNTITLED_SOURCES = frozenset({Source.RADIO, Source.LINE_IN, Source.TV})
 def parse_seek_request(body: Mapping[str, Any]) -> int:
     """Seconds into the track from `{"position_seconds": 90}`."""
     value = body.get("position_seconds")
-    if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEEK_SECONDS):
+    if not (_is_int(value) and 0 <= value <= MAX_SEEK_SECONDS):
         raise BadRequestError(f"position_seconds must be an integer 0..{MAX_SEEK_SECONDS}")
     return value
 
@@ -199,7 +199,7 @@ def _text(body: Mapping[str, Any], key: str, *, required: bool = False, name: st
     return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

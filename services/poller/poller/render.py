@@ -218,11 +218,10 @@ def largest_size(profiles: Iterable[Profile]) -> tuple[int, int]:
 
 def _art_side(profile: Profile) -> int:
     """The side a cover must keep, decoded, for this profile's art: never less, and no more."""
-    if profile.layout == "bar" or (profile.layout == "panel" and shows_caption(profile)):
-        return profile.height if profile.layout == "panel" else min(profile.width, profile.height)
-    if profile.layout == "panel" or profile.fit == "letterbox":
-        # Contained whole: a cover whose short side is at least the box's short side fills the box
-        # in its binding dimension, whatever its shape (draft keeps both sides at least this).
+    # The bar and a captioned panel draw a square of their short side; a letterbox or a bare panel
+    # contains the cover whole: one whose short side is at least the box's short side fills the box
+    # in its binding dimension, whatever its shape (draft keeps both sides at least this).
+    if profile.layout in ("bar", "panel") or profile.fit == "letterbox":
         return min(profile.width, profile.height)
     return max(profile.width, profile.height)  # cropped to fill the box: its long side
 
