@@ -66,3 +66,14 @@ def test_cpu_percent_is_the_cgroup_usage_over_wall_time_and_quota():
     second = monitor.sample()
     assert second.cpu_percent == pytest.approx(75.0)  # 1.5 CPU-seconds in 1 s on a 2-core quota
     assert second.overloaded
+
+
+def test_a_saturated_container_reads_at_most_100_percent_so_a_100_threshold_never_trips():
+    # The counter is read a moment after the clock, so a busy container can read a hair over 100 %.
+    readings = iter([Usage(10, 100, 1.0, 1.0), Usage(10, 100, 2.003, 1.0)])
+    clock = iter([100.0, 101.0])
+    monitor = LoadMonitor(100, 100, read=lambda: next(readings), clock=lambda: next(clock))
+    monitor.sample()
+    second = monitor.sample()
+    assert second.cpu_percent == 100.0
+    assert not second.overloaded

@@ -135,7 +135,10 @@ class LoadMonitor:
         if previous is None or now <= previous[0]:
             return 0.0
         cores = usage.cpu_quota_cores or float(len(os.sched_getaffinity(0)))
-        return 100.0 * (usage.cpu_usage_seconds - previous[1]) / (now - previous[0]) / cores
+        busy = 100.0 * (usage.cpu_usage_seconds - previous[1]) / (now - previous[0]) / cores
+        # The clock and the counter are read apart, so a saturated container can read 100.3 %;
+        # a share of the allowance is at most all of it, and a 100 % threshold means "never".
+        return min(100.0, busy)
 
     @staticmethod
     def _memory_percent(usage: Usage) -> float:
