@@ -10,7 +10,7 @@ from PIL import Image, ImageChops, ImageEnhance, ImageStat
 from contract.profiles import BUILTIN_PROFILES, PALETTES, parse_profiles
 from poller.accent import accent_for
 from poller.decode import decode_art
-from poller.eink import lift_matrix
+from poller.eink import cover_lift, lift_matrix, lifted, lifted_colour
 from poller.errors import ArtRejected
 from poller.render import (
     Caption,
@@ -110,6 +110,20 @@ def test_the_round_profile_is_the_accent_colour_outside_its_circle_only(base):
         inside = [rgb.getpixel(xy) for xy in ((240, 240), (240, 5), (5, 240), (200, 300))]
     assert all(_near(pixel, (40, 160, 90)) for pixel in corners)
     assert not any(_near(pixel, (40, 160, 90)) for pixel in inside)
+
+
+def test_colours_drawn_around_the_cover_are_held_exactly_by_a_64_colour_palette(base):
+    # The palette comes from the cover, shared by every profile; what a profile draws is added to it.
+    accent = accent_for((40, 160, 90))
+    made = render_all(base, [BUILTIN_PROFILES["round480"], BUILTIN_PROFILES["bar320x960"]], CAPTION, accent)
+    with Image.open(io.BytesIO(made["round480"])) as out, out.convert("RGB") as rgb:
+        assert {rgb.getpixel(xy) for xy in ((0, 0), (479, 479), (40, 40))} == {(40, 160, 90)}
+        assert len(out.getcolors(256) or []) <= 64
+    with Image.open(io.BytesIO(made["bar320x960"])) as out, out.convert("RGB") as rgb:
+        assert rgb.getpixel((319, 959)) == (0, 0, 0)  # the background past the text, turned portrait
+        used = {colour for _, colour in rgb.getcolors(256) or []}
+        assert (255, 255, 255) in used  # the title's own white, not the cover's nearest
+        assert len(used) <= 64
 
 
 @pytest.mark.parametrize("name", ["inky7", "spectra6"])
@@ -237,3 +251,10 @@ def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
     with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
         assert base.mode == "RGB"
         assert base.getpixel((0, 0)) == (128, 128, 128)
+
+
+def test_colours_drawn_beside_an_e_ink_cover_are_lifted_exactly_as_its_pixels_are(base):
+    lift = cover_lift(base)
+    with Image.new("RGB", (4, 4), (200, 30, 40)) as flat, lifted(flat, lift) as expected:
+        assert lifted_colour((200, 30, 40), lift) == expected.getpixel((0, 0))
+    assert lifted_colour((200, 30, 40), lift) != (200, 30, 40)  # a saturated colour is lifted further

@@ -38,7 +38,10 @@ def _blend(shown: RGB, named: RGB) -> RGB:
     return r, g, b
 
 
-def lift_matrix(band_means: Sequence[float]) -> tuple[float, ...]:
+Lift = tuple[float, ...]  # a 3x4 affine colour matrix, as Image.convert("RGB", matrix) takes it
+
+
+def lift_matrix(band_means: Sequence[float]) -> Lift:
     """One affine colour transform: saturation times _COLOUR_LIFT, then contrast times _CONTRAST_LIFT
     about the mean grey (what ImageEnhance.Color then .Contrast do, in one pass over the pixels).
     """
@@ -51,15 +54,29 @@ def lift_matrix(band_means: Sequence[float]) -> tuple[float, ...]:
     return tuple(rows)
 
 
+def cover_lift(cover: Image.Image) -> Lift:
+    """The lift a cover's colours need on a panel, about the cover's own mean grey."""
+    return lift_matrix(ImageStat.Stat(cover).mean)
+
+
+def lifted(image: Image.Image, lift: Lift) -> Image.Image:
+    """An RGB image with the lift applied: before dithering, or a panel's weak colours turn grey."""
+    return image.convert("RGB", lift)
+
+
+def lifted_colour(colour: RGB, lift: Lift) -> RGB:
+    """One colour lifted as `lifted` lifts pixels, for what is drawn beside a lifted cover."""
+    with Image.new("RGB", (1, 1), colour) as pixel, pixel.convert("RGB", lift) as out:
+        r, g, b = out.getpixel((0, 0))  # type: ignore[misc]
+    return r, g, b
+
+
 def to_panel(image: Image.Image, palette: str) -> Image.Image:
-    """An RGB image as a palette image of exactly the panel's colours, in the panel's index order."""
+    """A lifted RGB image as a palette image of exactly the panel's colours, in the panel's index order."""
     named = PALETTES[palette]
-    with (
-        image.convert("RGB", lift_matrix(ImageStat.Stat(image).mean)) as lifted,
-        Image.new("P", (1, 1)) as target,
-    ):
+    with Image.new("P", (1, 1)) as target:
         target.putpalette([channel for colour in dither_target(palette) for channel in colour])
-        dithered = lifted.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG)
+        dithered = image.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG)
     # Same indices, the panel's own colour names: the file says which colour, the panel shows it.
     dithered.putpalette([channel for colour in named for channel in colour])
     return dithered

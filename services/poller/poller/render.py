@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,16 +13,17 @@ from PIL import Image, ImageDraw, ImageOps
 
 from contract.profiles import Profile
 from poller.accent import PLACEHOLDER_ACCENT, RGB, Accent
-from poller.eink import to_panel
+from poller.eink import Lift, cover_lift, lifted, lifted_colour, to_panel
 from poller.text import layout_line
 
 _BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
 _JPEG_QUALITY = 85
 # Median cut over every pixel of a 720x720 image costs more than decoding and resizing together.
-# The palette is chosen from an evenly decimated sample of about this many pixels (nearest
-# neighbour keeps the colour distribution; a smoothing filter would lose the extremes), then every
-# pixel is mapped to its nearest palette colour: nearly the quality of a full median cut in a
-# fraction of the time (bench/ pipeline measures both).
+# The palette is chosen from an evenly decimated sample of the cover of about this many pixels
+# (nearest neighbour keeps the colour distribution; a smoothing filter would lose the extremes),
+# once per cover, and shared by every palette profile; each profile's pixels are then mapped to
+# their nearest palette colour: nearly the quality of a full median cut per profile in a fraction
+# of the time (bench/ pipeline measures both).
 _PALETTE_SAMPLE_PIXELS = 180 * 180
 # A fit that shrinks by this much or more first averages whole blocks of pixels (`reduce`), then
 # resamples the rest with LANCZOS: cheaper than LANCZOS all the way and indistinguishable once
@@ -80,46 +82,77 @@ class _Fits:
     def __init__(self, base: Image.Image) -> None:
         self._base = base
         self._made: dict[tuple[int, int], Image.Image] = {}
-        self._near: dict[tuple[int, int], Image.Image] = {}  # made from a fit, for dithered renditions
+        self._lifted: dict[tuple[int, int], Image.Image] = {}  # for e-ink, made from any larger fit
+        self._lift: Lift | None = None
+        self._palettes: dict[int, tuple[RGB, ...]] = {}
 
     @property
     def base_size(self) -> tuple[int, int]:
         """The size of the image every fit is made from."""
         return self._base.size
 
-    def get(self, size: tuple[int, int], *, dithered: bool = False) -> Image.Image:
-        """The base fitted to size (owned by this object: copy before changing it).
+    @property
+    def lift(self) -> Lift:
+        """The e-ink lift of this cover, the same for every panel and for what is drawn beside it."""
+        if self._lift is None:
+            self._lift = cover_lift(self._base)
+        return self._lift
 
-        For a `dithered` rendition any larger fit will do as the source: resampling twice softens
-        less than dithering into a few colours does, and a smaller source costs less to resample.
+    def get(self, size: tuple[int, int], *, lifted_for_eink: bool = False) -> Image.Image:
+        """The base fitted to size (owned by this object: copy before changing it)."""
+        if lifted_for_eink:
+            return self._lifted_fit(size)
+        if size not in self._made:
+            self._made[size] = _fit(self._source_for(size, 2), size)
+        return self._made[size]
+
+    def _lifted_fit(self, size: tuple[int, int]) -> Image.Image:
+        """The fit with the e-ink lift applied, from any larger fit: resampling twice softens less
+        than dithering into a few colours does, and a smaller source costs less to resample. A lifted
+        fit is the first choice: the lift is affine, so it survives resampling, and one serves both panels.
         """
-        fitted = self._made.get(size) or (self._near.get(size) if dithered else None)
-        if fitted is None:
-            if dithered:
-                # A triangle filter (a third of LANCZOS' taps): the difference does not survive dithering.
-                source = self._source_for(size, 1, self._near)
-                fitted = self._near[size] = _fit(source, size, Image.Resampling.BILINEAR)
+        if size not in self._lifted:
+            # A triangle filter (a third of LANCZOS' taps): the difference does not survive dithering.
+            earlier = _smallest_covering(size, self._lifted.values(), 1)
+            if earlier is not None:
+                self._lifted[size] = _fit(earlier, size, Image.Resampling.BILINEAR)
+            elif size in self._made:
+                self._lifted[size] = lifted(self._made[size], self.lift)
             else:
-                fitted = self._made[size] = _fit(self._source_for(size, 2), size)
-        return fitted
+                with _fit(self._source_for(size, 1), size, Image.Resampling.BILINEAR) as fitted:
+                    self._lifted[size] = lifted(fitted, self.lift)
+        return self._lifted[size]
 
-    def _source_for(
-        self, size: tuple[int, int], min_ratio: int, near: dict[tuple[int, int], Image.Image] | None = None
-    ) -> Image.Image:
+    def palette(self, colors: int) -> tuple[RGB, ...]:
+        """At most `colors` colours of the cover by undithered median cut, the most used first."""
+        if colors not in self._palettes:
+            self._palettes[colors] = _cover_colours(self._base, colors)
+        return self._palettes[colors]
+
+    def _source_for(self, size: tuple[int, int], min_ratio: int) -> Image.Image:
         """The smallest fit already made at the same aspect and `min_ratio` times as large, else the base."""
-        width, height = size
-        larger = [
-            image
-            for (w, h), image in (*self._made.items(), *(near or {}).items())
-            if w * height == h * width and w >= min_ratio * width and h >= min_ratio * height
-        ]
-        return min(larger, key=lambda image: image.width, default=self._base)
+        return _smallest_covering(size, self._made.values(), min_ratio) or self._base
 
     def close(self) -> None:
-        for image in (*self._made.values(), *self._near.values()):
+        for image in (*self._made.values(), *self._lifted.values()):
             image.close()
         self._made.clear()
-        self._near.clear()
+        self._lifted.clear()
+
+
+def _smallest_covering(
+    size: tuple[int, int], images: Iterable[Image.Image], min_ratio: int
+) -> Image.Image | None:
+    """The smallest of the images at the size's aspect and at least `min_ratio` times as large."""
+    width, height = size
+    larger = [
+        image
+        for image in images
+        if image.width * height == image.height * width
+        and image.width >= min_ratio * width
+        and image.height >= min_ratio * height
+    ]
+    return min(larger, key=lambda image: image.width, default=None)
 
 
 def render(
@@ -146,23 +179,29 @@ def _fit(
 
 def _render(fits: _Fits, profile: Profile, caption: Caption, accent: Accent) -> bytes:
     size = (profile.width, profile.height)
+    drawn: tuple[RGB, ...] = ()  # flat colours drawn around the cover: a palette must hold them
     if profile.layout == "bar":
         canvas = _cover_and_text(fits, _BAR_LANDSCAPE, caption, (0, 0, 0), _BAR_TEXT)
+        drawn = ((0, 0, 0), *_BAR_TEXT)
     elif profile.layout == "panel":
-        text = rgb_of(accent.text)
-        fills = (text, text, text)
+        # The cover is lifted before dithering; what is drawn beside it is lifted alike.
+        background, text = (lifted_colour(rgb_of(c), fits.lift) for c in (accent.accent, accent.text))
         if shows_caption(profile):
-            canvas = _cover_and_text(fits, size, caption, rgb_of(accent.accent), fills, dithered=True)
+            canvas = _cover_and_text(fits, size, caption, background, (text, text, text), eink=True)
         else:
-            canvas = _letterboxed(fits, size, rgb_of(accent.accent), dithered=True)
+            canvas = _letterboxed(fits, size, background, eink=True)
+        drawn = (background, text)
     elif profile.fit == "letterbox":
         canvas = _letterboxed(fits, size)
+        drawn = ((0, 0, 0),)
     else:
         canvas = fits.get(size).copy()
     if profile.layout == "round":
         _fill_outside_circle(canvas, rgb_of(accent.accent))
+        drawn = (*drawn, rgb_of(accent.accent))
     try:
-        finished = _finished(canvas, profile)
+        palette = _palette_of(fits.palette(profile.colors), drawn, profile.colors) if profile.colors else ()
+        finished = _finished(canvas, profile, palette)
         try:
             return _encode(finished, profile)
         finally:
@@ -172,7 +211,7 @@ def _render(fits: _Fits, profile: Profile, caption: Caption, accent: Accent) -> 
         canvas.close()
 
 
-def _finished(canvas: Image.Image, profile: Profile) -> Image.Image:
+def _finished(canvas: Image.Image, profile: Profile, palette: tuple[RGB, ...]) -> Image.Image:
     """The canvas as its file holds it: on the profile's palette, and a bar turned to its portrait panel.
 
     The bar turns after quantizing: an image of one byte per pixel turns in a third of the time.
@@ -180,7 +219,7 @@ def _finished(canvas: Image.Image, profile: Profile) -> Image.Image:
     if profile.palette:
         image = to_panel(canvas, profile.palette)
     else:
-        image = _quantize(canvas, profile.colors) if profile.colors else canvas
+        image = _mapped(canvas, palette) if palette else canvas
     if profile.layout != "bar":
         return image
     try:
@@ -233,12 +272,12 @@ def contained_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, 
 
 
 def _letterboxed(
-    fits: _Fits, box: tuple[int, int], background: RGB = (0, 0, 0), *, dithered: bool = False
+    fits: _Fits, box: tuple[int, int], background: RGB = (0, 0, 0), *, eink: bool = False
 ) -> Image.Image:
     """The whole cover, centred on bars of the background where its aspect differs from the panel's."""
     size = contained_size(fits.base_size, box)
     canvas = Image.new("RGB", box, background)
-    canvas.paste(fits.get(size, dithered=dithered), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
+    canvas.paste(fits.get(size, lifted_for_eink=eink), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
     return canvas
 
 
@@ -249,7 +288,7 @@ def _cover_and_text(
     background: RGB,
     fills: tuple[RGB, RGB, RGB],
     *,
-    dithered: bool = False,
+    eink: bool = False,
 ) -> Image.Image:
     """Art across the full height on the left; title, artist and album beside it. The bar's layout
     (960x320) at other sizes: spacing scales with the height, type with the room beside the art, but
@@ -260,7 +299,7 @@ def _cover_and_text(
     spacing = height / bar_height
     type_scale = min(spacing, max(0.75, (width - height) / (bar_width - bar_height)))
     canvas = Image.new("RGB", size, background)
-    canvas.paste(fits.get((height, height), dithered=dithered), (0, 0))
+    canvas.paste(fits.get((height, height), lifted_for_eink=eink), (0, 0))
     draw = ImageDraw.Draw(canvas)
     x = height + round(28 * spacing)
     right = width - round(24 * spacing)
@@ -293,22 +332,41 @@ def _encode(image: Image.Image, profile: Profile) -> bytes:
     if profile.format == "jpeg":
         # Baseline only: microcontroller decoders (jpegio, TJpgDec) cannot read progressive JPEG.
         image.save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=False)
-    elif profile.palette and profile.format == "png":
+    elif profile.format == "png" and profile.palette:
         # Dithered noise defeats zlib's harder levels: level 3 writes files no larger, four times faster.
         image.save(out, format="PNG", compress_level=3)
+    elif profile.format == "png" and image.mode == "RGB":
+        # PNG's row filters leave a photo as runs of small differences: zlib's run-length strategy
+        # codes them as small as its default does (±5 %), in two thirds of the time.
+        image.save(out, format="PNG", compress_type=zlib.Z_RLE)  # zlib's strategy
     else:
         image.save(out, format=profile.format.upper())
     return out.getvalue()
 
 
-def _quantize(image: Image.Image, colors: int) -> Image.Image:
-    """Undithered median-cut palette image; the palette is chosen from a decimated sample."""
+def _cover_colours(image: Image.Image, colors: int) -> tuple[RGB, ...]:
+    """Undithered median cut of a decimated sample of the image, its colours the most used first."""
     # Undithered median cut: what the ESP32 clients decode fastest and what they always got.
-    factor = math.ceil((image.width * image.height / _PALETTE_SAMPLE_PIXELS) ** 0.5)  # at most that many
-    if factor < 2:
-        return image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    factor = max(1, math.ceil((image.width * image.height / _PALETTE_SAMPLE_PIXELS) ** 0.5))
     with (
         image.resize((image.width // factor, image.height // factor), Image.Resampling.NEAREST) as sample,
-        sample.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) as palette,
+        sample.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) as cut,
     ):
-        return image.quantize(palette=palette, dither=Image.Dither.NONE)
+        counts = cut.histogram()
+        flat = cut.getpalette() or []
+    used = sorted((i for i in range(len(flat) // 3) if counts[i]), key=lambda i: (-counts[i], i))
+    return tuple((flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]) for i in used)
+
+
+def _palette_of(cover: tuple[RGB, ...], drawn: tuple[RGB, ...], colors: int) -> tuple[RGB, ...]:
+    """A profile's palette: the colours it draws exactly, and the cover's most used in the rest."""
+    drawn = tuple(dict.fromkeys(drawn))
+    kept = [colour for colour in cover if colour not in drawn][: max(0, colors - len(drawn))]
+    return (*kept, *drawn)[:colors]
+
+
+def _mapped(image: Image.Image, palette: tuple[RGB, ...]) -> Image.Image:
+    """Every pixel as its nearest palette colour, undithered."""
+    with Image.new("P", (1, 1)) as target:
+        target.putpalette([channel for colour in palette for channel in colour])
+        return image.quantize(palette=target, dither=Image.Dither.NONE)
