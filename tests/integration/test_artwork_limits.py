@@ -172,3 +172,52 @@ def test_twenty_concurrent_clients_are_all_answered_without_a_hang(server: Artwo
     assert len(results) == 20
     assert set(statuses) <= {200, 503}
     assert max(seconds for _, seconds in results) < 3.0
+
+
+def _stalled_reader(server: ArtworkServer, path: str) -> socket.socket:
+    """A client that asks for a file and then reads nothing, with a receive window of a few KiB."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it sets the window
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    return sock
+
+
+def _bytes_until_closed(sock: socket.socket) -> int:
+    received = 0
+    try:
+        while chunk := sock.recv(1 << 20):
+            received += len(chunk)
+    except OSError:  # reset: closed all the same
+        pass
+    return received
+
+
+@pytest.mark.timeout(40)
+def test_clients_that_stop_reading_a_large_file_hold_its_threads_no_longer_than_the_read_timeout(
+    server: ArtworkServer,
+):
+    _wait_until_serving(server)
+    # Larger than the kernel's largest send buffer (4 MiB) and the client's window together:
+    # a thread's sendfile blocks on each of these clients.
+    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id="stall")
+    size_bytes = 24 << 20
+    with (server.artwork_dir / name.relpath).open("ab") as padded:
+        padded.truncate(size_bytes)
+    stalled = [_stalled_reader(server, f"/art/{name.filename}") for _ in range(4)]  # every thread
+    try:
+        time.sleep(0.5)  # the threads are now blocked writing to them
+        reply, seconds = _timed(server, "/healthz")
+        assert reply.status == 200
+        # The request waits for a thread: one is freed once a write made no progress for the timeout.
+        assert seconds < READ_TIMEOUT_SECONDS + 2.5, f"/healthz waited {seconds:.1f} s for a thread"
+        assert all(_bytes_until_closed(sock) < size_bytes for sock in stalled)  # cut off, not served
+    finally:
+        for sock in stalled:
+            sock.close()
+    log = server.log_tail(50_000)
+    assert "took no data of the response for 2.0 s" in log
+    assert "Traceback" not in log  # one line per client, not a stack
+    drops = metric(metric_samples(server), "artwork_connections_rejected_total", reason="write_timeout")
+    assert drops >= len(stalled)

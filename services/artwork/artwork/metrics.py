@@ -52,7 +52,7 @@ IN_FLIGHT = Gauge(
 )
 REJECTIONS = Counter(
     "artwork_connections_rejected",
-    "Connections refused or dropped before a request was handled, by reason",
+    "Connections refused, or dropped for a client too slow to send its request or take the answer, by reason",
     ["reason"],
 )
 WORKERS = Gauge("artwork_workers", "Live gunicorn worker processes", multiprocess_mode="livesum")
@@ -108,7 +108,7 @@ def body_bytes_sent(method: str, status: int, content_length: int | None, writte
 
 
 def count_rejection(reason: str) -> None:
-    """Count a connection turned away by the worker (`connection_limit`, `read_timeout`)."""
+    """Count a connection turned away by the worker (`connection_limit`, `read_timeout`, `write_timeout`)."""
     REJECTIONS.labels(reason).inc()
 
 

@@ -644,6 +644,19 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             default=math.inf,
         )
 
+    def handle_request(self, req: Any, conn: HeadConn) -> bool:
+        """gthread's, with a client that stopped taking the response dropped in one line, not a traceback."""
+        try:
+            return bool(super().handle_request(req, conn))
+        except TimeoutError:  # a write made no progress within the timeout (see HeadConn.init)
+            metrics.count_rejection("write_timeout")
+            self.log.warning(
+                "dropped %s: took no data of the response for %.1f s",
+                peer_name(conn.client),
+                self.read_timeout_seconds,
+            )
+            return False  # the connection closes
+
     def murder_pending(self) -> None:
         """Also drop connections whose head did not arrive in time, and finish lingering closes."""
         super().murder_pending()
