@@ -6,6 +6,7 @@ so this module renews subscriptions itself and checks each result instead of tru
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -135,6 +136,12 @@ class Subscriptions:
 
 def _unsubscribe_quietly(subscriptions: list[Any]) -> None:
     """UNSUBSCRIBE each in its own thread; a hung speaker must not hold up shutdown."""
+    for subscription in subscriptions:
+        # soco registers every subscription's unsubscribe to run at exit. Unsubscribed here, it
+        # need not be: the hook would keep each replaced subscription alive for as long as the
+        # poller runs, and at exit repeat an UNSUBSCRIBE still under way, one after another, each
+        # waiting up to soco's 3 s (SIGTERM then took over 10 s on a busy machine).
+        atexit.unregister(subscription.unsubscribe)
 
     def unsubscribe(subscription: Any) -> None:
         # soco ignores connection errors and 412s on UNSUBSCRIBE and always forgets the SID locally.
