@@ -131,7 +131,8 @@ class _Fits:
 
     def _source_for(self, size: tuple[int, int], min_ratio: int) -> Image.Image:
         """The smallest fit already made at the same aspect and `min_ratio` times as large, else the base."""
-        return _smallest_covering(size, self._made.values(), min_ratio) or self._base
+        made = _smallest_covering(size, self._made.values(), min_ratio)
+        return self._base if made is None else made
 
     def close(self) -> None:
         for image in (*self._made.values(), *self._lifted.values()):
