@@ -10,7 +10,7 @@ from PIL import Image, ImageChops, ImageEnhance, ImageStat
 from contract.profiles import BUILTIN_PROFILES, PALETTES, parse_profiles
 from poller.accent import accent_for
 from poller.decode import decode_art
-from poller.eink import cover_lift, lift_matrix, lifted, lifted_colour
+from poller.eink import apply_lift, cover_lift, lift_matrix, lifted_colour
 from poller.errors import ArtRejected
 from poller.render import (
     Caption,
@@ -255,6 +255,6 @@ def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
 
 def test_colours_drawn_beside_an_e_ink_cover_are_lifted_exactly_as_its_pixels_are(base):
     lift = cover_lift(base)
-    with Image.new("RGB", (4, 4), (200, 30, 40)) as flat, lifted(flat, lift) as expected:
+    with Image.new("RGB", (4, 4), (200, 30, 40)) as flat, apply_lift(flat, lift) as expected:
         assert lifted_colour((200, 30, 40), lift) == expected.getpixel((0, 0))
     assert lifted_colour((200, 30, 40), lift) != (200, 30, 40)  # a saturated colour is lifted further

@@ -56,14 +56,14 @@ def search_response(info: SpeakerInfo, household_id: str, boot_seq: int) -> byte
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def _try_join(sock: socket.socket, request: bytes) -> int:
-    """1 when the socket joined the group as the ip_mreq(n) request says, else 0."""
+def _try_join(sock: socket.socket, request: bytes) -> bool:
+    """Whether the socket joined the group as the ip_mreq(n) request says."""
     try:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, request)
     except OSError as exc:  # an interface without multicast, or down
         logger.debug("SSDP: cannot join on one interface: %s", exc)
-        return 0
-    return 1
+        return False
+    return True
 
 
 def multicast_interfaces() -> list[int]:

@@ -59,13 +59,13 @@ def cover_lift(cover: Image.Image) -> Lift:
     return lift_matrix(ImageStat.Stat(cover).mean)
 
 
-def lifted(image: Image.Image, lift: Lift) -> Image.Image:
+def apply_lift(image: Image.Image, lift: Lift) -> Image.Image:
     """An RGB image with the lift applied: before dithering, or a panel's weak colours turn grey."""
     return image.convert("RGB", lift)
 
 
 def lifted_colour(colour: RGB, lift: Lift) -> RGB:
-    """One colour lifted as `lifted` lifts pixels, for what is drawn beside a lifted cover."""
+    """One colour lifted as `apply_lift` lifts pixels, for what is drawn beside a lifted cover."""
     with Image.new("RGB", (1, 1), colour) as pixel, pixel.convert("RGB", lift) as out:
         r, g, b = out.getpixel((0, 0))  # type: ignore[misc]
     return r, g, b

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from contract.profiles import Profile
 from poller.accent import PLACEHOLDER_ACCENT, RGB, Accent
-from poller.eink import Lift, cover_lift, lifted, lifted_colour, to_panel
+from poller.eink import Lift, apply_lift, cover_lift, lifted_colour, to_panel
 from poller.text import layout_line
 
 _BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
@@ -98,18 +98,17 @@ class _Fits:
             self._lift = cover_lift(self._base)
         return self._lift
 
-    def get(self, size: tuple[int, int], *, lifted_for_eink: bool = False) -> Image.Image:
+    def get(self, size: tuple[int, int]) -> Image.Image:
         """The base fitted to size (owned by this object: copy before changing it)."""
-        if lifted_for_eink:
-            return self._lifted_fit(size)
         if size not in self._made:
             self._made[size] = _fit(self._source_for(size, 2), size)
         return self._made[size]
 
-    def _lifted_fit(self, size: tuple[int, int]) -> Image.Image:
-        """The fit with the e-ink lift applied, from any larger fit: resampling twice softens less
-        than dithering into a few colours does, and a smaller source costs less to resample. A lifted
-        fit is the first choice: the lift is affine, so it survives resampling, and one serves both panels.
+    def lifted(self, size: tuple[int, int]) -> Image.Image:
+        """The fit with the e-ink lift applied (owned by this object), from any larger fit:
+        resampling twice softens less than dithering into a few colours does, and a smaller source
+        costs less to resample. A lifted fit is the first choice: the lift is affine, so it survives
+        resampling, and one serves both panels.
         """
         if size not in self._lifted:
             # A triangle filter (a third of LANCZOS' taps): the difference does not survive dithering.
@@ -117,10 +116,10 @@ class _Fits:
             if earlier is not None:
                 self._lifted[size] = _fit(earlier, size, Image.Resampling.BILINEAR)
             elif size in self._made:
-                self._lifted[size] = lifted(self._made[size], self.lift)
+                self._lifted[size] = apply_lift(self._made[size], self.lift)
             else:
                 with _fit(self._source_for(size, 1), size, Image.Resampling.BILINEAR) as fitted:
-                    self._lifted[size] = lifted(fitted, self.lift)
+                    self._lifted[size] = apply_lift(fitted, self.lift)
         return self._lifted[size]
 
     def palette(self, colors: int) -> tuple[RGB, ...]:
@@ -278,7 +277,8 @@ def _letterboxed(
     """The whole cover, centred on bars of the background where its aspect differs from the panel's."""
     size = contained_size(fits.base_size, box)
     canvas = Image.new("RGB", box, background)
-    canvas.paste(fits.get(size, lifted_for_eink=eink), ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
+    fitted = fits.lifted(size) if eink else fits.get(size)
+    canvas.paste(fitted, ((box[0] - size[0]) // 2, (box[1] - size[1]) // 2))
     return canvas
 
 
@@ -300,7 +300,7 @@ def _cover_and_text(
     spacing = height / bar_height
     type_scale = min(spacing, max(0.75, (width - height) / (bar_width - bar_height)))
     canvas = Image.new("RGB", size, background)
-    canvas.paste(fits.get((height, height), lifted_for_eink=eink), (0, 0))
+    canvas.paste(fits.lifted((height, height)) if eink else fits.get((height, height)), (0, 0))
     draw = ImageDraw.Draw(canvas)
     x = height + round(28 * spacing)
     right = width - round(24 * spacing)
@@ -339,7 +339,7 @@ def _encode(image: Image.Image, profile: Profile) -> bytes:
     elif profile.format == "png" and image.mode == "RGB":
         # PNG's row filters leave a photo as runs of small differences: zlib's run-length strategy
         # codes them as small as its default does (±5 %), in two thirds of the time.
-        image.save(out, format="PNG", compress_type=zlib.Z_RLE)  # zlib's strategy
+        image.save(out, format="PNG", compress_type=zlib.Z_RLE)
     else:
         image.save(out, format=profile.format.upper())
     return out.getvalue()
