@@ -183,7 +183,7 @@ def peak_added_mib(path: Path, mode: str) -> float:
 
 def run(quick: bool = False) -> list[Result]:
     """Measure; returns the result records."""
-    rounds = 3 if quick else 7
+    rounds = 3 if quick else 15  # single calls of 15-80 ms: fewer rounds let one slow call move a median
     try:
         import pyvips  # noqa: F401, PLC0415
 
