@@ -468,6 +468,7 @@ def test_metrics_count_every_workers_requests_bytes_and_304s(
 ):
     jpeg = playing["jpeg720"]
     size = len(_file_bytes(server, jpeg))
+    wait_for(lambda: metric(metric_samples(server), "artwork_workers") == 2, 15, what="both workers booted")
     before = metric_samples(server)
 
     for _ in range(30):  # a new connection each: both workers take a share
@@ -475,7 +476,17 @@ def test_metrics_count_every_workers_requests_bytes_and_304s(
     for _ in range(5):
         server.request(f"/art/{jpeg.filename}")
         server.request(f"/art/{jpeg.filename}", headers={"If-None-Match": f'"{jpeg.hash}"'})
-    after = metric_samples(server)
+
+    # Each worker writes its figures once a second (the one answering the scrape, at once).
+    def healthz_counted() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+        samples = metric_samples(server)
+        requests = "artwork_http_requests_total"
+        counted = metric(samples, requests, route="/healthz", status="200") - metric(
+            before, requests, route="/healthz", status="200"
+        )
+        return samples if counted >= 30 else None
+
+    after = wait_for(healthz_counted, 5, what="both workers' counts in /metrics")
 
     def delta(name: str, **labels: str) -> float:
         return metric(after, name, **labels) - metric(before, name, **labels)

@@ -1,4 +1,5 @@
-"""Metrics: what counts as body bytes, the 304 ratio, and the multiprocess directory."""
+"""Metrics: what counts as body bytes, the 304 ratio, requests added up between flushes, and the
+multiprocess directory."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
-from artwork.metrics import body_bytes_sent, not_modified_ratio
+from artwork.metrics import (
+    _LATENCY_BUCKETS_SECONDS,
+    RequestTally,
+    _Latencies,
+    body_bytes_sent,
+    not_modified_ratio,
+)
 from artwork.metrics_dir import (
     MULTIPROC_ENV,
     OWNED_PREFIX,
@@ -42,6 +49,55 @@ def test_the_304_ratio_is_computed_from_the_request_counters():
 
     assert not_modified_ratio(registry.collect()) == 0.25
     assert not_modified_ratio(CollectorRegistry().collect()) == 0.0
+
+
+def test_latencies_added_up_read_exactly_as_observing_each_one_would():
+    # Guards the one use of prometheus-client's internals (see _Latencies.write_to).
+    durations = [0.0004, 0.001, 0.0011, 0.003, 0.003, 0.02, 0.7, 11.0, 0.0]
+    registry = CollectorRegistry()
+    one_by_one = Histogram("one_by_one", "x", ["route"], buckets=_LATENCY_BUCKETS_SECONDS, registry=registry)
+    added_up = Histogram("added_up", "x", ["route"], buckets=_LATENCY_BUCKETS_SECONDS, registry=registry)
+    latencies = _Latencies()
+    for duration in durations:
+        one_by_one.labels("/r").observe(duration)
+        latencies.add(duration)
+    latencies.write_to(added_up.labels("/r"))
+
+    def samples(name: str) -> list[tuple[str, dict[str, str], float]]:
+        family = next(f for f in registry.collect() if f.name == name)
+        return [
+            (s.name.removeprefix(name), s.labels, round(s.value, 9))
+            for s in family.samples
+            if not s.name.endswith("_created")
+        ]
+
+    assert samples("added_up") == samples("one_by_one")
+
+
+def test_requests_reach_the_metrics_when_the_tally_is_flushed():
+    route = "/tally-test"
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    tally = RequestTally()
+    still_running = tally.started()
+    for status, body_bytes in ((200, 1000), (200, 500), (304, 0)):
+        tally.finished(route, status, body_bytes, tally.started())
+
+    assert value("artwork_http_requests_total", route=route, status="200") == 0
+    tally.flush()
+
+    assert value("artwork_http_requests_total", route=route, status="200") == 2
+    assert value("artwork_http_requests_total", route=route, status="304") == 1
+    assert value("artwork_http_response_body_bytes_total", route=route) == 1500
+    assert value("artwork_http_request_duration_seconds_count", route=route) == 3
+    assert value("artwork_http_requests_in_flight") == 1
+    tally.finished(route, 200, 0, still_running)
+    tally.flush()
+    tally.flush()  # nothing new: nothing counted twice
+    assert value("artwork_http_requests_total", route=route, status="200") == 3
+    assert value("artwork_http_requests_in_flight") == 0
 
 
 def test_without_a_configured_directory_a_private_one_is_created_and_exported():

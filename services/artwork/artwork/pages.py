@@ -94,7 +94,7 @@ def gallery() -> Response:
     return response
 
 
-@bp.get("/metrics")
+@bp.get(metrics.METRICS_ROUTE)
 def prometheus_metrics() -> Response:
     """Prometheus text of the whole service (all workers)."""
     response = Response(metrics.render(), content_type=metrics.METRICS_CONTENT_TYPE)

@@ -30,6 +30,7 @@ import os
 import resource
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -89,6 +90,11 @@ RETIRE_AFTER_GROWTH_BYTES = 64 * 1024 * 1024
 _ACCEPT_PAUSE_SECONDS = 0.05
 _PAUSE_SPENT = -1.0  # paused once in this busy spell already: accept until a thread is free again
 _MEMORY_CHECK_SECONDS = 10.0
+# A response file goes out in chunks of this many bytes, each within ARTWORK_READ_TIMEOUT_SECONDS:
+# most renditions in one call, and a client reading slower than this per timeout is dropped.
+_SENDFILE_CHUNK_BYTES = 128 * 1024
+# Requests are added up in memory (see metrics.RequestTally) and reach /metrics this often.
+_METRICS_FLUSH_SECONDS = 1.0
 # An idle event stream gets a comment this often, so that proxies and NAT keep it open.
 _STREAM_COMMENT_SECONDS = 15.0
 
@@ -148,6 +154,63 @@ def peer_name(addr: Any) -> str:
     return str(addr or "unix socket")
 
 
+class TimedSocket(socket.socket):
+    """A connection's socket whose blocking sends and receives give up after the kernel's timeouts.
+
+    SO_SNDTIMEO and SO_RCVTIMEO bound each call that makes no progress, as Python's own socket
+    timeout would, without its cost: that timeout makes the socket non-blocking underneath and
+    polls before every call (bench/ http: a poll, a GIL release and a wake-up each, about 30 us of
+    CPU a request over stock gthread). Set once per connection; gthread's `setblocking` calls leave
+    them be.
+    """
+
+    _timeout_seconds = 0.0
+
+    @classmethod
+    def adopt(cls, sock: socket.socket, timeout_seconds: float) -> TimedSocket:
+        """Take over an accepted socket (the same descriptor), with both timeouts set."""
+        timed = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        whole = int(timeout_seconds)
+        timeval = struct.pack("ll", whole, int((timeout_seconds - whole) * 1_000_000))
+        timed.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        timed.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        timed._timeout_seconds = timeout_seconds
+        return timed
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """sendfile(2) a chunk at a time; TimeoutError when a chunk took longer than the timeout.
+
+        Neither CPython's sendfile nor the kernel's timeout alone bounds a client that stops
+        reading: CPython's waits with no timeout at all once a blocking send timed out, and a
+        blocking sendfile returns only after no progress at all for the timeout, which TCP's
+        zero-window probes put off for seconds (a thread held 6-8 s at a 2 s timeout). So, as
+        nginx's `sendfile_max_chunk` with its `send_timeout`: each chunk must go within the timeout.
+        """
+        if self.gettimeout() is not None:  # not blocking: the kernel's timeouts do not apply
+            return super().sendfile(file, offset, count)
+        available = os.fstat(file.fileno()).st_size - offset
+        remaining = available if count is None else min(count, available)
+        sent_bytes = 0
+        try:
+            while remaining > 0:
+                started = time.monotonic()
+                chunk_bytes = min(remaining, _SENDFILE_CHUNK_BYTES)
+                try:
+                    sent = os.sendfile(self.fileno(), file.fileno(), offset + sent_bytes, chunk_bytes)
+                except BlockingIOError:
+                    raise TimeoutError("the client took no data within the timeout") from None
+                if sent == 0:
+                    break  # the file ended early
+                sent_bytes += sent
+                remaining -= sent
+                if remaining > 0 and time.monotonic() - started > self._timeout_seconds:
+                    raise TimeoutError("the client took too long over a chunk of the file")
+        finally:
+            if sent_bytes:
+                file.seek(offset + sent_bytes)  # where CPython's sendfile leaves the file
+        return sent_bytes
+
+
 class HeadConn(TConn):  # type: ignore[misc]
     """A connection whose request head the event loop reads before any thread sees it."""
 
@@ -161,17 +224,14 @@ class HeadConn(TConn):  # type: ignore[misc]
         io_timeout_seconds: float,
         linger: Callable[[socket.socket], None],
     ) -> None:
-        super().__init__(cfg, sock, client, server)
+        super().__init__(cfg, TimedSocket.adopt(sock, io_timeout_seconds), client, server)
         self.head = bytearray()
         self.head_deadline = 0.0
-        self._io_timeout_seconds = io_timeout_seconds
         self._linger = linger
 
     def init(self) -> None:
         """Set up the parser (once), then hand it the head the event loop already read."""
         super().init()
-        # The thread's setblocking(True) cleared any timeout: bound every read and write again.
-        self.sock.settimeout(self._io_timeout_seconds)
         if self.head:
             self.parser.unreader.unread(bytes(self.head))
             self.head.clear()
@@ -233,6 +293,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._accept_paused_until = 0.0  # 0: may pause; > 0: paused until then; _PAUSE_SPENT
         self.serving_rss_bytes = 0  # measured once the app is loaded, in run
         self._memory_check_at = math.inf
+        self._metrics_flush_at = 0.0
 
     def run(self) -> None:
         """Follow the app's zone changes (for held requests), then run gthread's event loop."""
@@ -245,7 +306,10 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             add_listener(self._zones_changed)
         self.serving_rss_bytes = peak_rss_bytes()
         self._memory_check_at = time.monotonic() + _MEMORY_CHECK_SECONDS
-        super().run()
+        try:
+            super().run()
+        finally:
+            metrics.flush()  # the last requests' figures, before the process goes
 
     # --- accepting -------------------------------------------------------------------------------
 
@@ -648,7 +712,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         """gthread's, with a client that stopped taking the response dropped in one line, not a traceback."""
         try:
             return bool(super().handle_request(req, conn))
-        except TimeoutError:  # a write made no progress within the timeout (see HeadConn.init)
+        except (TimeoutError, BlockingIOError):  # a write made no progress within the timeout (TimedSocket)
             metrics.count_rejection("write_timeout")
             self.log.warning(
                 "dropped %s: took no data of the response for %.1f s",
@@ -674,6 +738,9 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._forget(conn)
         self._run_timers(now)
         self._expire_lingering(now)
+        if now >= self._metrics_flush_at:
+            self._metrics_flush_at = now + _METRICS_FLUSH_SECONDS
+            metrics.flush()
         if now >= self._memory_check_at:
             self._memory_check_at = now + _MEMORY_CHECK_SECONDS
             self._retire_if_grown()
