@@ -146,11 +146,10 @@ class RequestTally:
     def flush(self) -> None:
         """Write what was added up since the last flush to the metrics, and the requests in flight now."""
         with self._lock:
-            in_flight = self._in_flight
+            IN_FLIGHT.set(self._in_flight)  # under the lock: two flushes at once cannot leave an older count
             requests, self._requests = self._requests, Counts()
             body_bytes, self._body_bytes = self._body_bytes, Counts()
             latencies, self._latencies = self._latencies, {}
-        IN_FLIGHT.set(in_flight)
         for (route, status), count in requests.items():
             REQUESTS.labels(route, str(status)).inc(count)
         for route, count in body_bytes.items():
