@@ -38,6 +38,7 @@ ROUTE_ENVIRON_KEY = "artwork.route"
 """The WSGI environ key where the app leaves the matched route for the post-request hook."""
 UNMATCHED_ROUTE = "unmatched"
 METRICS_ROUTE = "/metrics"
+HEALTH_ROUTE = "/healthz"
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -204,8 +205,14 @@ def count_wait(outcome: str) -> None:
 
 
 def worker_started() -> None:
-    """Mark this process as a live worker."""
+    """Mark this process as a live worker, its metric files open before it serves."""
     WORKERS.set(1)
+    # Label sets known in advance start at 0 (Prometheus' advice against missing series). Making
+    # them also opens this process's counter and histogram files now: requests are written only at
+    # the first flush, and a worker's descriptors should not change once it serves.
+    REQUESTS.labels(HEALTH_ROUTE, "200")
+    LATENCY.labels(HEALTH_ROUTE)
+    SENT_BYTES.labels(HEALTH_ROUTE)
 
 
 def zone_cache_following(following: bool) -> None:
