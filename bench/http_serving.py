@@ -4,8 +4,10 @@ The anchor is what a user would otherwise deploy: stock gunicorn `gthread` with 
 threads and gunicorn's defaults otherwise, serving the same ~100 KB JPEG from a few-line WSGI app
 with the artwork service's own headers. A second reference runs that app under the artwork
 service's own gunicorn configuration (its worker class and limits), which separates the cost of
-the worker from the cost of the app; nginx shows the machine's ceiling. wrk drives 10 connections.
-In every round each artwork scenario and its two references run back to back in a rotating order,
+the worker from the cost of the app; an identical copy of that bare server shows how finely two
+equal servers can be told apart here (the noise floor); nginx shows the machine's ceiling. wrk
+drives 10 connections.
+In every round each artwork scenario and its references run back to back in a rotating order,
 and each figure is the median of the rounds' ratios (range reported): the machine's noise comes in
 bursts of seconds and hits the runs of one round alike.
 """
@@ -225,6 +227,9 @@ def stock_gthread_command(workers: int, threads: int) -> list[str]:
 # Headers gunicorn itself adds to every response; the bare reference gets the rest.
 _SERVER_HEADERS = {"server", "date", "connection"}
 REFERENCES = ("stock", "bare")  # stock gthread; the bare app under the service's own configuration
+# An identical copy of the bare server, run as a third reference: how far two equal servers read
+# apart in one round is the resolution of every ratio here (the noise floor).
+COPY = "copy"
 
 
 @dataclass
@@ -286,7 +291,12 @@ def run(quick: bool = False) -> list[Result]:
             stack, artwork_dir, redis_server.url, "stock", bare_env, app, stock
         )
         revalidate = {"If-None-Match": art_etag}
-        servers = {"stock": (stock_port, stock_pid), "bare": (bare_port, bare_pid)}
+        copy_port, copy_pid = start_gunicorn(stack, artwork_dir, redis_server.url, COPY, bare_env, app)
+        servers = {
+            "stock": (stock_port, stock_pid),
+            "bare": (bare_port, bare_pid),
+            COPY: (copy_port, copy_pid),
+        }
 
         def artwork(path: str, headers: dict[str, str]) -> Callable[[], WrkRun]:
             return lambda: run_wrk(art_port, path, seconds, art_pid, headers)
@@ -315,8 +325,8 @@ def run(quick: bool = False) -> list[Result]:
         for round_number in range(rounds):
             for key, (measure, headers) in scenarios.items():
                 # Rotate who goes first, so that none always gets the fresher machine.
-                order = ["artwork", *REFERENCES]
-                order = order[round_number % 3 :] + order[: round_number % 3]
+                order = ["artwork", *servers]
+                order = order[round_number % len(order) :] + order[: round_number % len(order)]
                 runs = {who: (measure if who == "artwork" else reference(who, headers))() for who in order}
                 measured[key].append(Round(runs.pop("artwork"), runs))
             for key, nginx_run in nginx_runs.items():
@@ -392,6 +402,22 @@ def _results(
                     },
                 )
             )
+        floor = [
+            r.references[COPY].requests_per_second / max(r.references["bare"].requests_per_second, 1e-9)
+            for r in rounds_of
+        ]
+        results.append(
+            Result(
+                BENCH,
+                f"{key}: noise floor, the bare app vs an identical copy",
+                median(floor),
+                "x",
+                baseline="1.00× if the machine were quiet",
+                detail=f"median of {len(floor)} rounds (range {min(floor):.2f}–{max(floor):.2f}); two equal "
+                "servers in the same rounds: the ratios above resolve no finer than this",
+                extra={"min": min(floor), "max": max(floor)},
+            )
+        )
         p99s = [r.p99_ms for r in runs]
         results.append(
             Result(

@@ -282,6 +282,21 @@ def test_a_new_track_changes_the_zone_image_etag(
     assert reply.body == (art_root / new.relpath).read_bytes()
 
 
+def test_a_display_that_had_the_current_image_gets_the_new_one_at_its_next_poll(
+    client: FlaskClient, redis_url: str, art_root: Path, playing: dict[str, ArtName]
+):
+    old_etag = f'"{playing["square720"].hash}"'
+    polls = [fetch(client, "/zones/living-room/square720.bmp", headers={"If-None-Match": old_etag})]
+    new = write_rendition(art_root, SQUARE, source_id="next-track")
+    seed_zone(redis_url, make_zone("living-room", {"square720": new}))
+    polls.append(fetch(client, "/zones/living-room/square720.bmp", headers={"If-None-Match": old_etag}))
+    seed_zone(redis_url, make_zone("living-room", {"square720": playing["square720"]}))
+    polls.append(fetch(client, "/zones/living-room/square720.bmp", headers={"If-None-Match": old_etag}))
+
+    assert [p.status for p in polls] == [304, 200, 304]
+    assert polls[1].headers["etag"] == f'"{new.hash}"'
+
+
 def test_head_of_the_zone_image_gives_headers_only(
     client: FlaskClient, art_root: Path, playing: dict[str, ArtName]
 ):

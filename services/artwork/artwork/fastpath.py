@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,13 +33,26 @@ from artwork.waiting import WAIT_PARAMETER, BadWait, wait_seconds
 from artwork.zones import NowPlayingUnavailable
 from contract.layout import ArtName, parse_art_name
 from contract.profiles import MIME_TYPES, Profile
-from contract.zone import ZONE_ID_RE
+from contract.zone import ZONE_ID_RE, ZoneState
 
 log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _COMMON_HEADERS = [("Accept-Ranges", "bytes"), *EVERY_RESPONSE_HEADERS.items()]
+_MAX_ZONE_ANSWERS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneAnswer:
+    """A zone image path's rendition and 304 headers, valid while the zone read is `zone` itself."""
+
+    zone_id: str
+    profile: Profile
+    zone: ZoneState
+    name: ArtName
+    etag: str
+    not_modified_headers: tuple[tuple[str, str], ...]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -57,6 +71,9 @@ class FastImages:
         self._zones = app_services.zones
         self._profiles: dict[str, Profile] = {f"{p.name}.{p.ext}": p for p in app_services.settings.profiles}
         self._max_wait_seconds = app_services.settings.max_wait_seconds
+        # Zones are immutable and replaced on change: while a path reads the same zone object, its
+        # answer is the same, and the poll that most displays send every second skips rebuilding it.
+        self._answers: dict[str, _ZoneAnswer] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # Range and the other preconditions need werkzeug's full logic: Flask answers those.
@@ -84,27 +101,49 @@ class FastImages:
     def _zone_image(
         self, environ: dict[str, Any], start_response: Callable[..., Any], rest: str
     ) -> Iterable[bytes] | None:
-        zone_id, slash, filename = rest.partition("/")
-        profile = self._profiles.get(filename)
-        if not slash or profile is None or ZONE_ID_RE.match(zone_id) is None:
-            return None
         if "wait" in environ.get("QUERY_STRING", "") and not self._wait_valid(environ["QUERY_STRING"]):
             return None  # the view answers 400
+        answer = self._zone_answer(rest)
+        if answer is None:
+            return None
+        environ[ROUTE_ENVIRON_KEY] = ZONE_IMAGE_ROUTE
+        if environ.get("HTTP_IF_NONE_MATCH") == answer.etag:
+            # The display polling every second already has the zone's current image: the hash in
+            # Redis says so, and the file need not even be opened.
+            start_response("304 NOT MODIFIED", list(answer.not_modified_headers))
+            return []
+        return self._send(environ, start_response, answer.name, REVALIDATE_CACHE_CONTROL, validator=False)
+
+    def _zone_answer(self, rest: str) -> _ZoneAnswer | None:
+        """What `/zones/<rest>` shows now; kept while the zone read is the very same (immutable) object."""
+        known = self._answers.get(rest)
+        if known is not None:
+            zone_id, profile = known.zone_id, known.profile
+        else:
+            zone_id, slash, filename = rest.partition("/")
+            found = self._profiles.get(filename)
+            if not slash or found is None or ZONE_ID_RE.match(zone_id) is None:
+                return None
+            profile = found
         try:
             zone = self._zones.get(zone_id)
         except NowPlayingUnavailable:
             return None
-        name = zone_rendition(zone, profile) if zone is not None else None
+        if zone is None:
+            return None
+        if known is not None and zone is known.zone:
+            return known  # a display polling every second: nothing changed since the last poll
+        name = zone_rendition(zone, profile)
         if name is None:
             return None
-        environ[ROUTE_ENVIRON_KEY] = ZONE_IMAGE_ROUTE
         etag = f'"{name.hash}"'
-        if environ.get("HTTP_IF_NONE_MATCH") == etag:
-            # The display polling every second already has the zone's current image: the hash in
-            # Redis says so, and the file need not even be opened.
-            start_response("304 NOT MODIFIED", _headers(etag, REVALIDATE_CACHE_CONTROL))
-            return []
-        return self._send(environ, start_response, name, REVALIDATE_CACHE_CONTROL, validator=False)
+        answer = _ZoneAnswer(
+            zone_id, profile, zone, name, etag, tuple(_headers(etag, REVALIDATE_CACHE_CONTROL))
+        )
+        if len(self._answers) >= _MAX_ZONE_ANSWERS:
+            self._answers.clear()  # only paths of zones that exist get here; a household has a few
+        self._answers[rest] = answer
+        return answer
 
     def _wait_valid(self, query: str) -> bool:
         for value in parse_qs(query).get(WAIT_PARAMETER, []):

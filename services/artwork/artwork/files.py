@@ -58,18 +58,19 @@ class ArtFiles:
         """Open `ARTWORK_DIR/<name.relpath>`, built only from validated parts; the caller closes it."""
         # Confinement that does not rest on the name pattern alone: every part is opened relative
         # to the directory above it, so each must be one plain path component.
-        if not (_plain_component(name.hash[:2]) and _plain_component(name.filename)):
-            raise ArtNotFound(name.filename)
+        filename = name.filename
+        if not (_plain_component(name.hash[:2]) and _plain_component(filename)):
+            raise ArtNotFound(filename)
         try:
             fd = self._open_file(name)
         except OSError as exc:
             if exc.errno not in _MISSING:
                 log.warning("cannot open %s: %s", name.relpath, exc.strerror)
-            raise ArtNotFound(name.filename) from exc
+            raise ArtNotFound(filename) from exc
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise ArtNotFound(name.filename)
+                raise ArtNotFound(filename)
             # Unbuffered: the body goes out with sendfile(2), so a read buffer would only cost time.
             file = open(fd, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
         except BaseException:

@@ -49,6 +49,8 @@ def rendition_name(source_id: str, profile: Profile, caption: str = "") -> ArtNa
     return ArtName(h[:HASH_HEX_CHARS], profile.name, profile.ext)
 
 
+# Asked for every `/art/` fetch, and by parse_art_relpath; the answer depends on the string alone.
+@functools.lru_cache(maxsize=1024)
 def parse_art_name(filename: str) -> ArtName | None:
     """Validate a client-supplied rendition file name; None when it is not one."""
     match = ART_NAME_RE.match(filename)
