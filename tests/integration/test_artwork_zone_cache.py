@@ -95,6 +95,28 @@ def test_a_published_change_is_seen_by_the_very_next_read(make_cache, redis_url:
         assert (zone.version, zone.title) == (version, f"Track {version}")
 
 
+def test_the_copy_for_the_event_loop_is_given_only_when_it_is_current_without_waiting(
+    make_cache, redis_url: str
+):
+    seed_zone(redis_url, make_zone("den", title="So What", version=1))
+    not_following = make_cache(start=False)
+    cache = make_cache()
+    cache.get("den")
+    idle = cache.copy()
+    with cache._lock:  # a reader is catching the copy up: the event loop must not wait for it
+        while_catching_up = cache.copy()
+    seed_zone(redis_url, make_zone("den", title="Freddie Freeloader", version=2))
+    cache.get("den")
+    after_a_change = cache.copy()
+
+    assert not_following.copy() is None
+    assert idle is not None
+    assert idle.zones["den"].title == "So What"
+    assert while_catching_up is None
+    assert after_a_change is not None
+    assert after_a_change.zones["den"].title == "Freddie Freeloader"
+
+
 def test_a_new_zone_appears_and_a_removed_zone_disappears_on_the_next_read(make_cache, redis_url: str, raw):
     cache = make_cache()
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from artwork.waiting import BadWait, WaitRequest, not_modified_response, parse_wait_request, wait_seconds
+from artwork.waiting import (
+    BadWait,
+    WaitRequest,
+    not_modified_keepalive_response,
+    not_modified_response,
+    parse_plain_poll,
+    parse_wait_request,
+    wait_seconds,
+)
 
 
 def head(target: str, *headers: str, method: str = "GET") -> bytes:
@@ -62,3 +70,66 @@ def test_the_stop_answer_is_a_304_with_the_etag_that_closes_the_connection():
     assert b'ETag: "abc"\r\n' in response
     assert b"Access-Control-Allow-Origin: *\r\n" in response
     assert response.endswith(b"Connection: close\r\n\r\n")
+
+
+# --- plain polls the event loop answers itself ---
+
+
+def test_a_display_polling_its_zone_image_with_the_etag_it_holds_is_a_plain_poll():
+    request_head = head(
+        "/zones/kitchen/square720.bmp", "User-Agent: Adafruit CircuitPython", 'If-None-Match: "abc"'
+    )
+
+    assert parse_plain_poll(request_head) == WaitRequest("kitchen", "square720.bmp", '"abc"', 0.0)
+
+
+def test_a_head_request_and_any_header_name_case_are_plain_polls_too():
+    request_head = head("/zones/kitchen/square720.bmp", 'IF-NONE-MATCH:"abc"', method="HEAD")
+
+    assert parse_plain_poll(request_head) == WaitRequest("kitchen", "square720.bmp", '"abc"', 0.0)
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        head("/zones/kitchen/square720.bmp"),  # no ETag: it wants the body
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', 'If-None-Match: "b"'),
+        head("/zones/kitchen/square720.bmp?wait=20", 'If-None-Match: "a"'),  # held, not answered at once
+        head("/zones/kitchen/square720.bmp?x", 'If-None-Match: "a"'),
+        head("/zones/kit%63hen/square720.bmp", 'If-None-Match: "a"'),  # escapes: the router decodes them
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Range: bytes=0-9"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Connection: close"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Content-Length: 3"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "If-Match: *"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', " folded: line"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match : "a"'),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', method="POST"),
+        head("/zones/kitchen/sub/square720.bmp", 'If-None-Match: "a"'),
+        head("/zones/kitchen", 'If-None-Match: "a"'),
+        head("/zones/Kitchen!/square720.bmp", 'If-None-Match: "a"'),
+        head("/api/zones/kitchen", 'If-None-Match: "a"'),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"').replace(b"HTTP/1.1", b"HTTP/1.0"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"') + b"GET / HTTP/1.1\r\n\r\n",  # pipelined
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"').replace(b"\r\n", b"\n"),
+    ],
+)
+def test_anything_but_a_plain_poll_is_left_to_a_thread(request_head):
+    assert parse_plain_poll(request_head) is None
+
+
+def test_the_event_loops_304_is_the_one_gunicorn_writes_for_the_fast_path():
+    response = not_modified_keepalive_response('"abc"', "gunicorn", "Thu, 03 Dec 2026 16:17:55 GMT")
+
+    assert response == (
+        b"HTTP/1.1 304 NOT MODIFIED\r\n"
+        b"Server: gunicorn\r\n"
+        b"Date: Thu, 03 Dec 2026 16:17:55 GMT\r\n"
+        b"Connection: keep-alive\r\n"
+        b'ETag: "abc"\r\n'
+        b"Cache-Control: no-cache\r\n"
+        b"Accept-Ranges: bytes\r\n"
+        b"X-Content-Type-Options: nosniff\r\n"
+        b"Access-Control-Allow-Origin: *\r\n"
+        b"Access-Control-Expose-Headers: ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range\r\n"
+        b"\r\n"
+    )

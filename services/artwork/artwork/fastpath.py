@@ -7,7 +7,8 @@ plain cases of those two routes, a 200 (GET or HEAD) or a 304, with exactly the 
 views send, and hands everything else to Flask unchanged: other paths and methods, Range and
 precondition headers, and every case that is not a servable file (404, 503 and 500 keep coming
 from the views and their error handlers). A zone image whose ETag the client already holds is a 304
-without opening the file: the zone's hash in Redis names that very content.
+without opening the file: the zone's hash in Redis names that very content. (The plainest of those
+polls do not even reach here: the worker's event loop answers them, see worker.py.)
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
 from artwork.files import ArtNotFound
+from artwork.headers import IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, rendition_headers
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
-from artwork.responses import EVERY_RESPONSE_HEADERS, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL
-from artwork.routes import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.state import services
+from artwork.urls import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.waiting import WAIT_PARAMETER, BadWait, wait_seconds
 from artwork.zones import NowPlayingUnavailable
 from contract.layout import ArtName, parse_art_name
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_COMMON_HEADERS = [("Accept-Ranges", "bytes"), *EVERY_RESPONSE_HEADERS.items()]
 _MAX_ZONE_ANSWERS = 512
 
 
@@ -138,7 +138,7 @@ class FastImages:
             return None
         etag = f'"{name.hash}"'
         answer = _ZoneAnswer(
-            zone_id, profile, zone, name, etag, tuple(_headers(etag, REVALIDATE_CACHE_CONTROL))
+            zone_id, profile, zone, name, etag, tuple(rendition_headers(etag, REVALIDATE_CACHE_CONTROL))
         )
         if len(self._answers) >= _MAX_ZONE_ANSWERS:
             self._answers.clear()  # only paths of zones that exist get here; a household has a few
@@ -179,7 +179,7 @@ class FastImages:
             return None
         etag = f'"{name.hash}"'
         last_modified = _last_modified(int(rendition.mtime_seconds)) if validator else None
-        headers = _headers(etag, cache_control)
+        headers = rendition_headers(etag, cache_control)
         if _not_modified(environ, etag, name.hash, last_modified):
             rendition.file.close()
             start_response("304 NOT MODIFIED", headers)
@@ -198,11 +198,6 @@ class FastImages:
         # The server's own wrapper, which gunicorn sends with sendfile(2).
         wrapper: Callable[[Any], Iterable[bytes]] = environ.get("wsgi.file_wrapper", FileWrapper)
         return wrapper(rendition.file)
-
-
-def _headers(etag: str, cache_control: str) -> list[tuple[str, str]]:
-    # No Date: gunicorn sends its own on every response and drops one from the app.
-    return [("ETag", etag), ("Cache-Control", cache_control), *_COMMON_HEADERS]
 
 
 def _not_modified(environ: dict[str, Any], etag: str, raw_etag: str, last_modified: str | None) -> bool:

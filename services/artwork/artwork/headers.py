@@ -9,3 +9,13 @@ EVERY_RESPONSE_HEADERS = {
     "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range",
 }
 REVALIDATE_CACHE_CONTROL = "no-cache"
+
+
+def rendition_headers(etag: str, cache_control: str) -> list[tuple[str, str]]:
+    """The headers of an image answer (200 or 304) before its body's own; no Date (the server adds it)."""
+    return [
+        ("ETag", etag),
+        ("Cache-Control", cache_control),
+        ("Accept-Ranges", "bytes"),
+        *EVERY_RESPONSE_HEADERS.items(),
+    ]

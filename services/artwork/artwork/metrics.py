@@ -133,9 +133,14 @@ class RequestTally:
 
     def finished(self, route: str, status: int, body_bytes: int, started: float) -> None:
         """Add up one answered request."""
+        self.answered(route, status, body_bytes, started, in_flight=True)
+
+    def answered(self, route: str, status: int, body_bytes: int, started: float, *, in_flight: bool) -> None:
+        """Add up one answered request; `in_flight` when `started` counted it."""
         duration_seconds = time.perf_counter() - started
         with self._lock:
-            self._in_flight -= 1
+            if in_flight:
+                self._in_flight -= 1
             self._requests[(route, status)] += 1
             if body_bytes:
                 self._body_bytes[route] += body_bytes
@@ -174,6 +179,11 @@ def request_finished(route: str, status: int, body_bytes: int, started: float) -
         # The scrape flushed with itself in flight: left so, the next scrape, answered by another
         # worker within the second, would count this one as still running.
         _TALLY.flush()
+
+
+def request_answered_at_once(route: str, status: int, started: float) -> None:
+    """Record a request the event loop answered itself (never in flight), from `time.perf_counter()`."""
+    _TALLY.answered(route, status, 0, started, in_flight=False)
 
 
 def flush() -> None:

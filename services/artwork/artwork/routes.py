@@ -17,6 +17,7 @@ from artwork.responses import (
     send_rendition,
 )
 from artwork.state import services
+from artwork.urls import ART_ROUTE, ZONE_IMAGE_ROUTE
 from artwork.waiting import WAIT_PARAMETER, wait_seconds
 from contract.layout import parse_art_name
 from contract.profiles import Profile, missing_profile_message
@@ -71,11 +72,6 @@ def zone_events(zone_id: str) -> Response:
     response = json_response({"error": "no room for another event stream; poll /api/zones/<id>?wait="}, 503)
     response.headers["Retry-After"] = "30"
     return response
-
-
-# Also the metric labels of these routes, for the fast path that answers them without Flask.
-ZONE_IMAGE_ROUTE = "/zones/<zone_id>/<filename>"
-ART_ROUTE = "/art/<filename>"
 
 
 @bp.route(ZONE_IMAGE_ROUTE, methods=["GET", "HEAD"])

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from artwork.headers import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL
+from artwork.headers import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL, rendition_headers
 from artwork.payloads import body_etag, json_body, split_image_filename, zone_payload, zone_rendition
 from contract.zone import ZONE_ID_RE
 
 if TYPE_CHECKING:  # Flask comes with it; the worker's master process imports this module
     from artwork.state import Services
+    from artwork.zones import ZoneView
 
 WAIT_PARAMETER = "wait"
 
@@ -94,6 +95,64 @@ def parse_wait_request(head: bytes, max_wait_seconds: float) -> WaitRequest | No
     return WaitRequest(zone_id, filename, if_none_match, seconds)
 
 
+# Headers that cannot change the answer to a plain image poll. Anything else (Range, If-Match,
+# Connection: close, a body, ...) goes to a thread, which has gunicorn's and werkzeug's full logic.
+_PLAIN_POLL_HEADERS = frozenset(
+    {
+        b"host", b"user-agent", b"accept", b"accept-encoding", b"accept-language", b"cache-control",
+        b"pragma", b"origin", b"referer", b"if-none-match", b"sec-fetch-mode", b"sec-fetch-site",
+        b"sec-fetch-dest", b"dnt",
+    }
+)  # fmt: skip
+_HEAD_END = b"\r\n\r\n"
+
+
+def parse_plain_poll(head: bytes) -> WaitRequest | None:
+    """A zone image poll the event loop may answer itself when its ETag is current; None otherwise.
+
+    That is exactly one whole `GET|HEAD /zones/<id>/<file> HTTP/1.1` head with If-None-Match, no
+    query, no escapes, nothing after it (no pipelined request), and only harmless headers.
+    """
+    end = head.find(_HEAD_END)
+    if end < 0 or end + len(_HEAD_END) != len(head):
+        return None
+    request_line, _, fields = head[:end].partition(b"\r\n")
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or parts[0] not in _WAITABLE_METHODS or parts[2] != b"HTTP/1.1":
+        return None
+    target = parts[1]
+    if not target.startswith(b"/zones/") or any(c in target for c in (b"?", b"%", b"#")):
+        return None
+    zone_id, slash, filename = target[len(b"/zones/") :].decode("latin-1").partition("/")
+    if not slash or not filename or "/" in filename or ZONE_ID_RE.match(zone_id) is None:
+        return None
+    if_none_match = ""
+    for line in fields.split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        name = name.lower()
+        if not colon or name not in _PLAIN_POLL_HEADERS or name != name.strip():
+            return None
+        if name == b"if-none-match":
+            if if_none_match:
+                return None  # twice: leave it to werkzeug
+            if_none_match = value.strip().decode("latin-1")
+    if not if_none_match:
+        return None
+    return WaitRequest(zone_id, filename, if_none_match, 0.0)
+
+
+def not_modified_keepalive_response(etag: str, server: str, date: str) -> bytes:
+    """The 304 gunicorn would write for the fast path's answer to a plain poll, byte for byte."""
+    head = [
+        "HTTP/1.1 304 NOT MODIFIED",
+        f"Server: {server}",
+        f"Date: {date}",
+        "Connection: keep-alive",
+        *(f"{key}: {value}" for key, value in rendition_headers(etag, REVALIDATE_CACHE_CONTROL)),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+
 @dataclass(frozen=True)
 class StreamRequest:
     """`GET /api/zones/<id>/events`: a server-sent event stream of the zone's JSON."""
@@ -154,9 +213,12 @@ def _header(lines: bytes, name: bytes) -> str:
     return value.decode("latin-1")
 
 
-def current_etag(app_services: Services, wait: WaitRequest) -> str | None:
-    """The ETag the route would answer with now, quoted; None when it would not answer 200."""
-    zone = app_services.zones.get(wait.zone_id)
+def current_etag(app_services: Services, wait: WaitRequest, zones: ZoneView | None = None) -> str | None:
+    """The ETag the route would answer with now, quoted; None when it would not answer 200.
+
+    The zone is read from `zones` when given (the worker's in-memory copy), else as the routes read it.
+    """
+    zone = (zones if zones is not None else app_services.zones).get(wait.zone_id)
     if zone is None:
         return None
     if not wait.is_image:

@@ -18,13 +18,17 @@ worker's event loop, none per request in a thread:
 It also holds wait-for-change requests (`?wait=` with a current `If-None-Match`, see waiting.py)
 in the event loop, without a thread and outside the connection limit, up to ARTWORK_MAX_WAITERS:
 the zone cache's change notice, the wait's end, the client closing or the worker stopping releases
-each one.
+each one. And it answers the commonest request of all itself: a display's poll for the zone image
+it already has (a plain `If-None-Match` with the current ETag) gets its 304 from the event loop,
+byte for byte the one a thread would send, whenever the zone cache's copy is current without a
+read; anything else about the request, or the copy, leaves it to a thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import math
 import os
 import resource
@@ -39,17 +43,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from gunicorn import SERVER  # type: ignore[import-untyped]
+from gunicorn.util import http_date  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
 from artwork import metrics
 from artwork.config import server_settings
 from artwork.unavailable import NowPlayingUnavailable
+from artwork.urls import ZONE_IMAGE_ROUTE
 from artwork.waiting import (
     STREAM_COMMENT,
     StreamRequest,
     WaitRequest,
     current_etag,
+    not_modified_keepalive_response,
     not_modified_response,
+    parse_plain_poll,
     parse_stream_request,
     parse_wait_request,
     stream_head,
@@ -58,6 +67,7 @@ from artwork.waiting import (
 
 if TYPE_CHECKING:
     from artwork.state import Services
+    from artwork.zones import ZoneView
 
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # a bare-LF head is complete too: the parser then answers 400
 _RECV_BYTES = 8192
@@ -121,6 +131,16 @@ def _is_silent(sock: socket.socket) -> bool:
         return True
     except OSError:
         return True  # already broken
+
+
+def _not_modified_now(etag: str) -> bytes:
+    """The 304 for a plain poll, with this second's Date; built once a second per ETag."""
+    return _not_modified_at(etag, int(time.time()))
+
+
+@functools.lru_cache(maxsize=64)
+def _not_modified_at(etag: str, second: int) -> bytes:
+    return not_modified_keepalive_response(etag, SERVER, http_date(second))
 
 
 def head_complete(head: bytes | bytearray, searched_from: int) -> bool:
@@ -486,10 +506,65 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         return _COMPLETE
 
     def _dispatch(self, conn: HeadConn) -> None:
-        """A whole head is here: hold it for a change, or hand it to a thread."""
+        """A whole head is here: answer a plain poll, hold it for a change, or hand it to a thread."""
         conn.data_ready = True  # gthread must not wait for data: it is all here
+        if self._answer_plain_poll(conn):
+            return
         if not self._hold(conn):
             self.enqueue_req(conn)
+
+    # --- plain polls: the display already has the current image --------------------------------------
+
+    def _answer_plain_poll(self, conn: HeadConn) -> bool:
+        """Answer `GET /zones/<id>/<file>` with the current ETag in If-None-Match here: a 304, kept alive.
+
+        This is most requests by far (a display polls every second and the cover changes a few times
+        an hour). A thread would parse the head again, build a WSGI environ and a response for the
+        same few hundred bytes, all under the GIL that bounds a worker (bench/ http, 304s).
+        """
+        head = conn.head
+        if (
+            self.app_services is None
+            or not self.alive
+            or not head.startswith((b"GET /zones/", b"HEAD /zones/"))
+            or self.nr + 1 >= self.max_requests  # gthread's own restart logic answers the last one
+            or len(self.keepalived_conns) >= self.max_keepalived  # gthread answers `Connection: close`
+        ):
+            return False
+        started = time.perf_counter()
+        poll = parse_plain_poll(bytes(head))
+        if poll is None:
+            return False
+        # Only from memory: while the copy is not following, a read would wait on Redis, and here
+        # the whole worker would wait with it.
+        copy = getattr(self.app_services.zones, "copy", None)  # the zone cache's; a repository has none
+        view: ZoneView | None = copy() if copy is not None else None
+        if view is None:
+            return False
+        try:
+            etag = current_etag(self.app_services, poll, view)
+        except NowPlayingUnavailable:
+            return False  # a malformed zone: a thread answers 503
+        if etag is None or etag != poll.if_none_match:
+            return False  # changed (200), or not a servable image (404): a thread answers
+        response = _not_modified_now(etag)
+        try:
+            sent = conn.sock.send(response)  # the socket is non-blocking here
+        except OSError:
+            sent = -1
+        conn.head.clear()
+        self.nr += 1
+        metrics.request_answered_at_once(ZONE_IMAGE_ROUTE, 304, started)
+        if sent != len(response):  # the client left, or has not read its last response yet
+            self.nr_conns -= 1
+            conn.close()
+            return True
+        # Back to kept-alive, as gthread's finish_request does after a response.
+        conn.data_ready = False
+        conn.set_timeout()
+        self.keepalived_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        return True
 
     # --- wait-for-change: requests held without a thread -------------------------------------------
 

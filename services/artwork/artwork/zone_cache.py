@@ -169,6 +169,17 @@ class CachedZones:
         view = self._current()
         return view.rooms if view is not None else self._repository.rooms()
 
+    def copy(self) -> ZoneView | None:
+        """The copy if it is current as it stands, with nothing to read first; None otherwise.
+
+        Never waits: not on Redis, not on the lock. For the worker's event loop, which must not
+        block; a reader that may wait (a request thread) then brings the copy up to date.
+        """
+        socket_fd = self._socket_fd
+        if socket_fd is None or self._maybe_behind(socket_fd) or self._lock.locked():
+            return None
+        return self._view
+
     def ping(self) -> bool:
         """Whether Redis answers right now (always asked, never the copy)."""
         return self._repository.ping()
