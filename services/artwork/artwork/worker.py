@@ -527,6 +527,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.app_services is None
             or not self.alive
             or not head.startswith((b"GET /zones/", b"HEAD /zones/"))
+            or (b"If-None-Match" not in head and b"if-none-match" not in head)  # other spellings: a thread
             or self.nr + 1 >= self.max_requests  # gthread's own restart logic answers the last one
             or len(self.keepalived_conns) >= self.max_keepalived  # gthread answers `Connection: close`
         ):
