@@ -557,8 +557,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.nr += 1
         metrics.request_answered_at_once(ZONE_IMAGE_ROUTE, 304, started)
         if sent != len(response):  # the client left, or has not read its last response yet
-            self.nr_conns -= 1
-            conn.close()
+            self._forget(conn)
             return True
         # Back to kept-alive, as gthread's finish_request does after a response.
         conn.data_ready = False

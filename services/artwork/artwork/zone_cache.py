@@ -176,6 +176,9 @@ class CachedZones:
         block; a reader that may wait (a request thread) then brings the copy up to date.
         """
         socket_fd = self._socket_fd
+        # Messages are only ever read with the lock held, and drained until redis-py has none
+        # buffered. So when nothing arrived since and nobody holds the lock, the copy is current,
+        # and the common case costs one getsockopt(2) and no lock. The order of the checks matters.
         if socket_fd is None or self._maybe_behind(socket_fd) or self._lock.locked():
             return None
         return self._view
@@ -203,19 +206,15 @@ class CachedZones:
 
     def _current(self) -> ZoneView | None:
         """The copy with every change Redis has sent so far applied; None when not following."""
-        socket_fd = self._socket_fd
-        if socket_fd is None:
-            return None
-        # Messages are only ever read with the lock held, and drained until redis-py has none
-        # buffered. So when nothing arrived since and nobody holds the lock, the copy is current,
-        # and the common case costs one getsockopt(2) and no lock. The order of the checks matters.
-        if self._maybe_behind(socket_fd) or self._lock.locked():
+        view = self.copy()
+        if view is None and self._socket_fd is not None:  # following, but behind: catch up
             with self._lock:
                 try:
                     self._apply_messages()
                 except _FOLLOW_ERRORS as exc:
                     self._lose(exc)
-        return self._view
+                view = self._view
+        return view
 
     def _maybe_behind(self, socket_fd: int) -> bool:
         """Whether a message may wait unread: bytes arrived since the last drain, else a readable socket.
