@@ -19,8 +19,10 @@ from harness.gunicorn import (
     ArtworkServer,
     Reply,
     artwork_in,
+    make_zone,
     metric,
     metric_samples,
+    seed_zone,
     write_rendition,
 )
 from harness.redis_server import RedisServer
@@ -221,3 +223,32 @@ def test_clients_that_stop_reading_a_large_file_hold_its_threads_no_longer_than_
     assert "Traceback" not in log  # one line per client, not a stack
     drops = metric(metric_samples(server), "artwork_connections_rejected_total", reason="write_timeout")
     assert drops >= len(stalled)
+
+
+@pytest.mark.timeout(40)
+def test_clients_that_stop_reading_a_large_zone_image_are_dropped_at_the_read_timeout_too(
+    server: ArtworkServer, redis_url: str
+):
+    """A zone image's plain GET skips gunicorn's response object (see worker.py): bounded all the same."""
+    _wait_until_serving(server)
+    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id="stall zone")
+    size_bytes = 24 << 20
+    with (server.artwork_dir / name.relpath).open("ab") as padded:
+        padded.truncate(size_bytes)
+    seed_zone(redis_url, make_zone("stalled", {"jpeg720": name}))
+
+    def drops() -> float:
+        return metric(metric_samples(server), "artwork_connections_rejected_total", reason="write_timeout")
+
+    before = drops()
+    stalled = [_stalled_reader(server, "/zones/stalled/jpeg720.jpg") for _ in range(4)]  # every thread
+    try:
+        time.sleep(0.5)
+        reply, seconds = _timed(server, "/healthz")
+        assert reply.status == 200
+        assert seconds < READ_TIMEOUT_SECONDS + 2.5, f"/healthz waited {seconds:.1f} s for a thread"
+        assert all(_bytes_until_closed(sock) < size_bytes for sock in stalled)
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert drops() - before >= len(stalled)

@@ -1,6 +1,9 @@
-"""A display's every-second poll for the image it already has, answered by the worker's event loop.
+"""A display's every-second poll for the image it already has, answered by the worker's event loop;
+and its plain fetch of a new image, answered by a thread straight from the file.
 
 One worker with one thread, so that a client holding that thread shows where an answer came from.
+Answers that skip gunicorn's request machinery must be the very bytes it writes for the app's answer:
+a header the fast answers leave alone (`X-Probe`) sends the same request the usual way, to compare.
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ class KeptAlive:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self._buffer = b""
+        self._head_only = False
 
-    def send(self, path: str, *headers: str) -> None:
-        lines = [f"GET {path} HTTP/1.1", "Host: pi", *headers]
+    def send(self, path: str, *headers: str, method: str = "GET") -> None:
+        lines = [f"{method} {path} HTTP/1.1", "Host: pi", *headers]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
 
     def response(self) -> tuple[bytes, dict[str, str], bytes]:
@@ -74,6 +78,8 @@ class KeptAlive:
         lines = head.decode("latin-1").split("\r\n")
         headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
         length = int(headers.get("content-length", "0")) if lines[0].split()[1] != "304" else 0
+        if self._head_only:
+            length, self._head_only = 0, False
         while len(self._buffer) < length:
             self._receive()
         body, self._buffer = self._buffer[:length], self._buffer[length:]
@@ -81,6 +87,11 @@ class KeptAlive:
 
     def get(self, path: str, *headers: str) -> tuple[bytes, dict[str, str], bytes]:
         self.send(path, *headers)
+        return self.response()
+
+    def head(self, path: str, *headers: str) -> tuple[bytes, dict[str, str], bytes]:
+        self.send(path, *headers, method="HEAD")
+        self._head_only = True
         return self.response()
 
     def _receive(self) -> None:
@@ -133,6 +144,90 @@ def test_the_event_loops_304_is_the_threads_304_but_for_the_date(cover: ArtName,
 
     assert status(from_the_loop) == 304
     assert without_date(from_the_loop) == without_date(from_a_thread)
+
+
+def test_a_plain_fetch_of_the_zone_image_is_the_apps_200_but_for_the_date(
+    server: ArtworkServer, cover: ArtName, display: KeptAlive
+):
+    plain = display.get(POLL)
+    the_usual_way = display.get(POLL, "X-Probe: 1")
+    from_a_browser = display.get(POLL, "Connection: keep-alive", f'If-None-Match: "{"0" * 64}"')
+
+    assert status(plain[0]) == 200
+    assert without_date(plain[0]) == without_date(the_usual_way[0]) == without_date(from_a_browser[0])
+    assert (
+        plain[2] == the_usual_way[2] == from_a_browser[2] == (server.artwork_dir / cover.relpath).read_bytes()
+    )
+
+
+def test_a_plain_head_request_gets_the_gets_headers_and_no_body(cover: ArtName, display: KeptAlive):
+    plain = display.head(POLL)
+    the_usual_way = display.head(POLL, "X-Probe: 1")
+    then_a_get = display.get(POLL)  # the connection carries on: no body was left unread
+
+    assert status(plain[0]) == 200
+    assert without_date(plain[0]) == without_date(the_usual_way[0])
+    assert plain[1]["content-length"] == then_a_get[1]["content-length"] != "0"
+    assert status(then_a_get[0]) == 200
+
+
+def test_a_plain_fetch_of_a_rendition_by_its_name_is_the_apps_200_with_its_last_modified(
+    server: ArtworkServer, cover: ArtName, display: KeptAlive
+):
+    path = f"/art/{cover.filename}"
+    plain, the_usual_way = display.get(path), display.get(path, "X-Probe: 1")
+    plain_head, usual_head = display.head(path), display.head(path, "X-Probe: 1")
+    # A list of ETags is werkzeug's to match: the app answers it.
+    listed = display.get(path, f'If-None-Match: "x", "{cover.hash}"')
+
+    assert status(plain[0]) == 200
+    assert "last-modified" in plain[1]
+    assert without_date(plain[0]) == without_date(the_usual_way[0])
+    assert plain[2] == the_usual_way[2] == (server.artwork_dir / cover.relpath).read_bytes()
+    assert without_date(plain_head[0]) == without_date(usual_head[0]) == without_date(plain[0])
+    assert status(listed[0]) == 304
+
+
+def test_a_zone_image_whose_file_is_gone_is_the_apps_404(
+    server: ArtworkServer, redis_url: str, display: KeptAlive
+):
+    name = write_rendition(server.artwork_dir, SQUARE, source_id=f"gone-{time.monotonic_ns()}")
+    seed_zone(redis_url, make_zone("living-room", {"square720": name}))
+    (server.artwork_dir / name.relpath).unlink()
+
+    plain = display.get(POLL)
+    the_usual_way = display.get(POLL, "X-Probe: 1")
+
+    assert status(plain[0]) == 404
+    assert without_date(plain[0]) == without_date(the_usual_way[0])
+    assert plain[2] == the_usual_way[2]
+
+
+def test_many_plain_fetches_and_polls_share_one_kept_alive_connection(cover: ArtName, display: KeptAlive):
+    answers = [display.get(POLL, *([f'If-None-Match: "{cover.hash}"'] if i % 2 else [])) for i in range(20)]
+
+    assert [status(head) for head, _, _ in answers] == [200, 304] * 10
+    assert all(headers["connection"] == "keep-alive" for _, headers, _ in answers)
+
+
+def test_plain_fetches_are_counted_as_200s_of_the_zone_image_route_with_their_bytes(
+    server: ArtworkServer, cover: ArtName, display: KeptAlive
+):
+    def zone_figures() -> tuple[float, float]:
+        samples = metric_samples(server)
+        return (
+            metric(samples, "artwork_http_requests_total", route=ZONE_ROUTE, status="200"),
+            metric(samples, "artwork_http_response_body_bytes_total", route=ZONE_ROUTE),
+        )
+
+    size_bytes = (server.artwork_dir / cover.relpath).stat().st_size
+    requests_before, bytes_before = zone_figures()
+    for _ in range(3):
+        display.get(POLL)
+
+    wait_for(
+        lambda: zone_figures() == (requests_before + 3, bytes_before + 3 * size_bytes), 5, what="three 200s"
+    )
 
 
 def test_pipelined_polls_are_each_answered_in_order(cover: ArtName, display: KeptAlive):

@@ -6,10 +6,11 @@ import pytest
 
 from artwork.waiting import (
     BadWait,
+    PlainImageRequest,
     WaitRequest,
-    not_modified_keepalive_response,
+    keepalive_response_head,
     not_modified_response,
-    parse_plain_poll,
+    parse_plain_image_request,
     parse_wait_request,
     wait_seconds,
 )
@@ -72,33 +73,59 @@ def test_the_stop_answer_is_a_304_with_the_etag_that_closes_the_connection():
     assert response.endswith(b"Connection: close\r\n\r\n")
 
 
-# --- plain polls the event loop answers itself ---
+# --- plain image requests the worker answers without gunicorn's request machinery ---
 
 
-def test_a_display_polling_its_zone_image_with_the_etag_it_holds_is_a_plain_poll():
+def test_a_display_polling_its_zone_image_with_the_etag_it_holds_is_a_plain_request():
     request_head = head(
         "/zones/kitchen/square720.bmp", "User-Agent: Adafruit CircuitPython", 'If-None-Match: "abc"'
     )
 
-    assert parse_plain_poll(request_head) == WaitRequest("kitchen", "square720.bmp", '"abc"', 0.0)
+    assert parse_plain_image_request(request_head) == PlainImageRequest(
+        "kitchen", "square720.bmp", '"abc"', head_only=False
+    )
 
 
-def test_a_head_request_and_any_header_name_case_are_plain_polls_too():
+def test_a_head_request_and_any_header_name_case_are_plain_requests_too():
     request_head = head("/zones/kitchen/square720.bmp", 'IF-NONE-MATCH:"abc"', method="HEAD")
 
-    assert parse_plain_poll(request_head) == WaitRequest("kitchen", "square720.bmp", '"abc"', 0.0)
+    assert parse_plain_image_request(request_head) == PlainImageRequest(
+        "kitchen", "square720.bmp", '"abc"', head_only=True
+    )
+
+
+def test_a_rendition_fetched_by_its_own_name_is_a_plain_request_without_a_zone():
+    assert parse_plain_image_request(head("/art/abc.jpeg720.jpg")) == PlainImageRequest(
+        None, "abc.jpeg720.jpg", "", head_only=False
+    )
+
+
+def test_a_first_fetch_without_an_etag_and_a_browsers_keep_alive_are_plain_requests():
+    request_head = head("/zones/kitchen/jpeg720.jpg", "Connection: Keep-Alive", "Accept: image/*")
+
+    assert parse_plain_image_request(request_head) == PlainImageRequest(
+        "kitchen", "jpeg720.jpg", "", head_only=False
+    )
 
 
 @pytest.mark.parametrize(
     "request_head",
     [
-        head("/zones/kitchen/square720.bmp"),  # no ETag: it wants the body
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', 'If-None-Match: "b"'),
         head("/zones/kitchen/square720.bmp?wait=20", 'If-None-Match: "a"'),  # held, not answered at once
         head("/zones/kitchen/square720.bmp?x", 'If-None-Match: "a"'),
         head("/zones/kit%63hen/square720.bmp", 'If-None-Match: "a"'),  # escapes: the router decodes them
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Range: bytes=0-9"),
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Connection: close"),
+        head("/zones/kitchen/square720.bmp", "Connection: keep-alive, Upgrade", "Upgrade: h2c"),
+        head("/zones/kitchen/square720.bmp", "Transfer-Encoding: chunked"),
+        head("/zones/kitchen/square720.bmp", "If-Modified-Since: Thu, 03 Dec 2026 16:17:55 GMT"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: "a", "b"'),  # a list: werkzeug's to match
+        head("/zones/kitchen/square720.bmp", "If-None-Match: *"),
+        head("/zones/kitchen/square720.bmp", 'If-None-Match: W/"a"'),
+        head("/art/ab/cd.jpg"),
+        head("/art/"),
+        head("/artwork/x.jpg"),
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "Content-Length: 3"),
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', "If-Match: *"),
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"', " folded: line"),
@@ -113,12 +140,17 @@ def test_a_head_request_and_any_header_name_case_are_plain_polls_too():
         head("/zones/kitchen/square720.bmp", 'If-None-Match: "a"').replace(b"\r\n", b"\n"),
     ],
 )
-def test_anything_but_a_plain_poll_is_left_to_a_thread(request_head):
-    assert parse_plain_poll(request_head) is None
+def test_anything_but_a_plain_request_is_left_to_gunicorn_and_the_app(request_head):
+    assert parse_plain_image_request(request_head) is None
 
 
-def test_the_event_loops_304_is_the_one_gunicorn_writes_for_the_fast_path():
-    response = not_modified_keepalive_response('"abc"', "gunicorn", "Thu, 03 Dec 2026 16:17:55 GMT")
+def test_a_kept_alive_response_head_is_the_one_gunicorn_writes():
+    response = keepalive_response_head(
+        "304 NOT MODIFIED",
+        [("ETag", '"abc"'), ("Cache-Control", "no-cache")],
+        "gunicorn",
+        "Thu, 03 Dec 2026 16:17:55 GMT",
+    )
 
     assert response == (
         b"HTTP/1.1 304 NOT MODIFIED\r\n"
@@ -127,9 +159,5 @@ def test_the_event_loops_304_is_the_one_gunicorn_writes_for_the_fast_path():
         b"Connection: keep-alive\r\n"
         b'ETag: "abc"\r\n'
         b"Cache-Control: no-cache\r\n"
-        b"Accept-Ranges: bytes\r\n"
-        b"X-Content-Type-Options: nosniff\r\n"
-        b"Access-Control-Allow-Origin: *\r\n"
-        b"Access-Control-Expose-Headers: ETag, Last-Modified, Retry-After, Accept-Ranges, Content-Range\r\n"
         b"\r\n"
     )

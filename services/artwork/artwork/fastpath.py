@@ -7,8 +7,8 @@ plain cases of those two routes, a 200 (GET or HEAD) or a 304, with exactly the 
 views send, and hands everything else to Flask unchanged: other paths and methods, Range and
 precondition headers, and every case that is not a servable file (404, 503 and 500 keep coming
 from the views and their error handlers). A zone image whose ETag the client already holds is a 304
-without opening the file: the zone's hash in Redis names that very content. (The plainest of those
-polls do not even reach here: the worker's event loop answers them, see worker.py.)
+without opening the file: the zone's hash in Redis names that very content. (The plainest requests
+do not even reach here: the worker answers them itself, see worker.py; this serves the rest.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
 from artwork.files import ArtNotFound
-from artwork.headers import IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, rendition_headers
+from artwork.headers import (
+    IMMUTABLE_CACHE_CONTROL,
+    REVALIDATE_CACHE_CONTROL,
+    image_headers,
+    rendition_headers,
+)
 from artwork.metrics import ROUTE_ENVIRON_KEY
 from artwork.payloads import zone_rendition
 from artwork.state import services
@@ -179,14 +184,13 @@ class FastImages:
             return None
         etag = f'"{name.hash}"'
         last_modified = _last_modified(int(rendition.mtime_seconds)) if validator else None
-        headers = rendition_headers(etag, cache_control)
         if _not_modified(environ, etag, name.hash, last_modified):
             rendition.file.close()
-            start_response("304 NOT MODIFIED", headers)
+            start_response("304 NOT MODIFIED", rendition_headers(etag, cache_control))
             return []
-        headers += [("Content-Type", MIME_TYPES[name.ext]), ("Content-Length", str(rendition.size_bytes))]
-        if last_modified is not None:
-            headers.append(("Last-Modified", last_modified))
+        headers = image_headers(
+            etag, cache_control, MIME_TYPES[name.ext], rendition.size_bytes, last_modified
+        )
         try:
             start_response("200 OK", headers)
         except BaseException:

@@ -19,3 +19,15 @@ def rendition_headers(etag: str, cache_control: str) -> list[tuple[str, str]]:
         ("Accept-Ranges", "bytes"),
         *EVERY_RESPONSE_HEADERS.items(),
     ]
+
+
+def image_headers(
+    etag: str, cache_control: str, content_type: str, size_bytes: int, last_modified: str | None = None
+) -> list[tuple[str, str]]:
+    """The headers of an image's 200 (only `/art` sends Last-Modified); no Date (the server adds it)."""
+    return [
+        *rendition_headers(etag, cache_control),
+        ("Content-Type", content_type),
+        ("Content-Length", str(size_bytes)),
+        *([("Last-Modified", last_modified)] if last_modified is not None else []),
+    ]

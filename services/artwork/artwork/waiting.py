@@ -11,17 +11,20 @@ always do, which is exactly right once the wait has ended. An event stream
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from artwork.headers import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL, rendition_headers
+from artwork.headers import EVERY_RESPONSE_HEADERS, REVALIDATE_CACHE_CONTROL
 from artwork.payloads import body_etag, json_body, split_image_filename, zone_payload, zone_rendition
 from contract.zone import ZONE_ID_RE
 
 if TYPE_CHECKING:  # Flask comes with it; the worker's master process imports this module
     from artwork.state import Services
     from artwork.zones import ZoneView
+    from contract.layout import ArtName
 
 WAIT_PARAMETER = "wait"
 
@@ -95,9 +98,9 @@ def parse_wait_request(head: bytes, max_wait_seconds: float) -> WaitRequest | No
     return WaitRequest(zone_id, filename, if_none_match, seconds)
 
 
-# Headers that cannot change the answer to a plain image poll. Anything else (Range, If-Match,
-# Connection: close, a body, ...) goes to a thread, which has gunicorn's and werkzeug's full logic.
-_PLAIN_POLL_HEADERS = frozenset(
+# Headers that cannot change the answer to a plain image request. Anything else (Range, If-Match,
+# Connection: close, a body, ...) goes to gunicorn and the app, which have the full logic.
+_PLAIN_REQUEST_HEADERS = frozenset(
     {
         b"host", b"user-agent", b"accept", b"accept-encoding", b"accept-language", b"cache-control",
         b"pragma", b"origin", b"referer", b"if-none-match", b"sec-fetch-mode", b"sec-fetch-site",
@@ -105,13 +108,26 @@ _PLAIN_POLL_HEADERS = frozenset(
     }
 )  # fmt: skip
 _HEAD_END = b"\r\n\r\n"
+_STRONG_ETAG = re.compile(r'"[^",*]*"')
 
 
-def parse_plain_poll(head: bytes) -> WaitRequest | None:
-    """A zone image poll the event loop may answer itself when its ETag is current; None otherwise.
+@dataclass(frozen=True)
+class PlainImageRequest:
+    """`GET|HEAD` of an image with nothing in it that needs gunicorn's or the app's full logic."""
 
-    That is exactly one whole `GET|HEAD /zones/<id>/<file> HTTP/1.1` head with If-None-Match, no
-    query, no escapes, nothing after it (no pipelined request), and only harmless headers.
+    zone_id: str | None  # None: `/art/<filename>`, a rendition by its own name
+    filename: str
+    if_none_match: str  # one strong ETag, or "" when the client sent none
+    head_only: bool
+
+
+def parse_plain_image_request(head: bytes) -> PlainImageRequest | None:
+    """An image request the worker may answer without gunicorn's request machinery; None otherwise.
+
+    That is exactly one whole `GET|HEAD /zones/<id>/<file> HTTP/1.1` (or `/art/<file>`) head with no
+    query, no escapes, nothing after it (no pipelined request), only harmless headers,
+    `Connection: keep-alive` at most, and If-None-Match, if any, one strong ETag (a list, `*` or a
+    weak one: werkzeug decides).
     """
     end = head.find(_HEAD_END)
     if end < 0 or end + len(_HEAD_END) != len(head):
@@ -120,37 +136,61 @@ def parse_plain_poll(head: bytes) -> WaitRequest | None:
     parts = request_line.split(b" ")
     if len(parts) != 3 or parts[0] not in _WAITABLE_METHODS or parts[2] != b"HTTP/1.1":
         return None
-    target = parts[1]
-    if not target.startswith(b"/zones/") or any(c in target for c in (b"?", b"%", b"#")):
+    image = _image_target(parts[1])
+    if_none_match = _plain_if_none_match(fields)
+    if image is None or if_none_match is None:
         return None
-    zone_id, slash, filename = target[len(b"/zones/") :].decode("latin-1").partition("/")
-    if not slash or not filename or "/" in filename or ZONE_ID_RE.match(zone_id) is None:
+    zone_id, filename = image
+    return PlainImageRequest(zone_id, filename, if_none_match, head_only=parts[0] == b"HEAD")
+
+
+def _image_target(target: bytes) -> tuple[str | None, str] | None:
+    """(zone id, file name) of `/zones/<id>/<file>`, (None, file name) of `/art/<file>`; else None."""
+    if any(c in target for c in (b"?", b"%", b"#")):
         return None
+    zone_id: str | None
+    if target.startswith(b"/zones/"):
+        zone_id, slash, filename = target[len(b"/zones/") :].decode("latin-1").partition("/")
+        if not slash or ZONE_ID_RE.match(zone_id) is None:
+            return None
+    elif target.startswith(b"/art/"):
+        zone_id, filename = None, target[len(b"/art/") :].decode("latin-1")
+    else:
+        return None
+    return (zone_id, filename) if filename and "/" not in filename else None
+
+
+def _plain_if_none_match(fields: bytes) -> str | None:
+    """The one strong ETag in If-None-Match ("" for none) when every header is harmless; else None."""
     if_none_match = ""
     for line in fields.split(b"\r\n"):
         name, colon, value = line.partition(b":")
         name = name.lower()
-        if not colon or name not in _PLAIN_POLL_HEADERS or name != name.strip():
+        if not colon or name != name.strip():
+            return None
+        if name == b"connection" and value.strip().lower() == b"keep-alive":
+            continue  # HTTP/1.1's default, which browsers still send
+        if name not in _PLAIN_REQUEST_HEADERS:
             return None
         if name == b"if-none-match":
             if if_none_match:
                 return None  # twice: leave it to werkzeug
             if_none_match = value.strip().decode("latin-1")
-    if not if_none_match:
-        return None
-    return WaitRequest(zone_id, filename, if_none_match, 0.0)
+            if _STRONG_ETAG.fullmatch(if_none_match) is None:
+                return None
+    return if_none_match
 
 
-def not_modified_keepalive_response(etag: str, server: str, date: str) -> bytes:
-    """The 304 gunicorn would write for the fast path's answer to a plain poll, byte for byte."""
-    head = [
-        "HTTP/1.1 304 NOT MODIFIED",
+def keepalive_response_head(status: str, headers: Iterable[tuple[str, str]], server: str, date: str) -> bytes:
+    """The head gunicorn writes for a response on a kept-alive HTTP/1.1 connection, byte for byte."""
+    lines = [
+        f"HTTP/1.1 {status}",
         f"Server: {server}",
         f"Date: {date}",
         "Connection: keep-alive",
-        *(f"{key}: {value}" for key, value in rendition_headers(etag, REVALIDATE_CACHE_CONTROL)),
+        *(f"{key}: {value}" for key, value in headers),
     ]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -213,24 +253,30 @@ def _header(lines: bytes, name: bytes) -> str:
     return value.decode("latin-1")
 
 
-def current_etag(app_services: Services, wait: WaitRequest, zones: ZoneView | None = None) -> str | None:
-    """The ETag the route would answer with now, quoted; None when it would not answer 200.
+def current_etag(app_services: Services, wait: WaitRequest) -> str | None:
+    """The ETag the route would answer with now, quoted; None when it would not answer 200."""
+    if wait.is_image:
+        name = current_rendition(app_services, wait.zone_id, wait.filename)
+        return f'"{name.hash}"' if name is not None else None
+    zone = app_services.zones.get(wait.zone_id)
+    if zone is None:
+        return None
+    return f'"{body_etag(json_body(zone_payload(zone, app_services.settings.profiles, room=wait.zone_id)))}"'
+
+
+def current_rendition(
+    app_services: Services, zone_id: str, filename: str, zones: ZoneView | None = None
+) -> ArtName | None:
+    """The rendition `/zones/<zone_id>/<filename>` would answer with now; None when it would not answer 200.
 
     The zone is read from `zones` when given (the worker's in-memory copy), else as the routes read it.
     """
-    zone = (zones if zones is not None else app_services.zones).get(wait.zone_id)
-    if zone is None:
-        return None
-    if not wait.is_image:
-        return (
-            f'"{body_etag(json_body(zone_payload(zone, app_services.settings.profiles, room=wait.zone_id)))}"'
-        )
-    parts = split_image_filename(wait.filename)
+    parts = split_image_filename(filename)
     profile = app_services.settings.profile(parts[0]) if parts else None
     if parts is None or profile is None or profile.ext != parts[1]:
         return None
-    name = zone_rendition(zone, profile)
-    return f'"{name.hash}"' if name is not None else None
+    zone = (zones if zones is not None else app_services.zones).get(zone_id)
+    return zone_rendition(zone, profile) if zone is not None else None
 
 
 def not_modified_response(etag: str) -> bytes:
