@@ -231,7 +231,10 @@ def _settled_opacity(page: Any, selector: str, expected: float) -> float:
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize(("width", "height"), [(320, 960), (960, 320), (800, 480), (1280, 720), (800, 600)])
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(320, 960), (960, 320), (800, 480), (1280, 720), (800, 600), (720, 720), (480, 480), (768, 1024)],
+)
 def test_the_kiosk_fills_a_portrait_a_strip_and_a_landscape_screen_with_cover_and_large_text(
     server: ArtworkServer, redis_url: str, width: int, height: int
 ):
@@ -256,10 +259,13 @@ def test_the_kiosk_fills_a_portrait_a_strip_and_a_landscape_screen_with_cover_an
             browser.close()
 
     short_side = min(width, height)
+    # The cover's box is the cover: a squeezed box would show it between dark bars.
+    assert abs(cover["w"] - cover["h"]) <= 1
     assert title["y"] + title["h"] <= height  # the text is on screen
     assert title["x"] + title["w"] <= width
-    if width < height:  # portrait: the cover across the width on top, large text below it
-        assert cover["w"] >= 0.85 * width
+    if 6 * width <= 5 * height:  # portrait: the cover across the width on top, large text below it
+        # A tall panel gives it the whole width; a tablet, what a three-line title leaves of it.
+        assert cover["w"] >= (0.85 if 2 * width <= height else 0.6) * width
         assert title["y"] >= cover["y"] + cover["h"]
         assert title_px >= 0.08 * width
         assert artist_px >= 0.06 * width
@@ -267,7 +273,7 @@ def test_the_kiosk_fills_a_portrait_a_strip_and_a_landscape_screen_with_cover_an
         assert cover["h"] >= 0.85 * height
         assert title["x"] >= cover["x"] + cover["w"]
         assert title_px >= 0.035 * width
-    else:  # nearly square: the cover above the text
+    else:  # nearly square (a 720x720 or round 480 panel too): the cover above the text
         assert cover["h"] >= 0.7 * height
         assert title["y"] >= cover["y"] + cover["h"]
         assert title_px >= 0.04 * short_side
