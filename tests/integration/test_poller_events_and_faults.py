@@ -47,7 +47,11 @@ def test_events_mode_subscribes_and_a_change_arrives_without_waiting_for_a_poll(
     )  # a poll would take 30 s: only events are fast
     wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
     wait_for_mode(client, "events")
-    assert len(household.speaker(ZONE).subscriptions) == 1
+    # One of each: its transport, and how rooms group (which tells of a room leaving the group).
+    assert sorted(s.service for s in household.speaker(ZONE).subscriptions) == [
+        "AVTransport",
+        "ZoneGroupTopology",
+    ]
     household.speaker(ZONE).set_track(track("Pushed By An Event"))
     wait_for_title(client, ZONE, "Pushed By An Event", poller, timeout_seconds=3)
 
@@ -231,8 +235,9 @@ def test_listener_port_and_advertised_ip_are_what_speakers_call_back(
     port = free_port()
     pollers.start(household, EVENT_LISTENER_PORT=str(port), EVENT_ADVERTISE_IP="127.0.0.1")
     wait_for_mode(client, "events")
-    (subscription,) = household.speaker(ZONE).subscriptions
-    assert subscription.callback_url.strip("<>") == f"http://127.0.0.1:{port}"
+    subscriptions = household.speaker(ZONE).subscriptions
+    assert len(subscriptions) == 2  # AVTransport and ZoneGroupTopology
+    assert {s.callback_url.strip("<>") for s in subscriptions} == {f"http://127.0.0.1:{port}"}
 
 
 def test_events_that_never_arrive_fall_back_to_polling_once_logged(

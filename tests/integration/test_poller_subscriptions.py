@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import queue
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ import soco.events
 
 from fakesonos import Household
 from poller.config import SpeakerAddress
-from poller.events import Subscriptions
+from poller.events import Subscriptions, is_topology_event
 from poller.sonos import resolve_zones, speakers_from_seeds
 
 pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("soco_events")]
@@ -32,7 +33,12 @@ def test_a_replaced_subscription_is_let_go_not_kept_until_the_poller_exits(
     subscriptions = Subscriptions(queue.Queue(), requested_timeout_seconds=60)
 
     assert subscriptions.subscribe(zone)
-    (only,) = soco.events.subscriptions_map.subscriptions.values()  # soco's map of live SIDs
+    # soco's map of live SIDs: the zone's AVTransport subscription (and its topology one)
+    (only,) = (
+        s
+        for s in soco.events.subscriptions_map.subscriptions.values()
+        if s.service.service_type == "AVTransport"
+    )
     first: Any = weakref.ref(only)
     del only
     assert subscriptions.subscribe(zone)  # drops the first, as a resubscription does
@@ -41,3 +47,59 @@ def test_a_replaced_subscription_is_let_go_not_kept_until_the_poller_exits(
 
     assert first() is None, "something still holds the dropped subscription (soco's exit hook?)"
     assert speaker.subscriptions == ()
+
+
+def _topology_events(wakeups: queue.Queue[Any], within_seconds: float) -> list[Any]:
+    """The ZoneGroupTopology NOTIFYs that arrive within the time (the queue holds others too)."""
+    found, deadline = [], time.monotonic() + within_seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = wakeups.get(timeout=left)
+        except queue.Empty:
+            break
+        if is_topology_event(event):
+            found.append(event)
+    return found
+
+
+def test_a_zone_hears_of_a_room_leaving_its_group_from_the_topology_events(
+    fake_household: Callable[..., Household],
+):
+    household = fake_household("Living Room", "Kitchen")
+    living = household.speaker("living-room")
+    household.group("living-room", ["kitchen"])
+    zones = resolve_zones(speakers_from_seeds([SpeakerAddress(living.ip)]), (), "")
+    (zone,) = [z for z in zones if z.zone_id == "living-room"]
+    wakeups: queue.Queue[Any] = queue.Queue()
+    subscriptions = Subscriptions(wakeups, requested_timeout_seconds=60)
+    try:
+        assert subscriptions.subscribe(zone)
+        assert sorted(s.service for s in living.subscriptions) == ["AVTransport", "ZoneGroupTopology"]
+        _topology_events(wakeups, 0.5)  # the first NOTIFY of each, with the state as it is
+
+        household.ungroup("kitchen")  # nothing the living room plays changes
+
+        assert _topology_events(wakeups, 3.0), "no topology event told of the kitchen leaving"
+        assert subscriptions.renew(zone)
+        assert sorted(s.service for s in living.subscriptions) == ["AVTransport", "ZoneGroupTopology"]
+    finally:
+        subscriptions.close()
+    assert living.subscriptions == ()
+
+
+def test_topology_events_leave_soco_asking_the_speakers_how_rooms_group(
+    fake_household: Callable[..., Household],
+):
+    # soco answers topology reads from its event-fed copy while it tracks a topology subscription;
+    # a lost NOTIFY would then hide a regroup from the periodic check for good.
+    household = fake_household("Living Room")
+    speaker = household.speaker("living-room")
+    (zone,) = resolve_zones(speakers_from_seeds([SpeakerAddress(speaker.ip)]), (), "")
+    subscriptions = Subscriptions(queue.Queue(), requested_timeout_seconds=60)
+    try:
+        assert subscriptions.subscribe(zone)
+        assert "ZoneGroupTopology" in {s.service for s in speaker.subscriptions}
+
+        assert not zone.coordinator.zone_group_state.has_subscriptions
+    finally:
+        subscriptions.close()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +42,14 @@ def pollers(request: pytest.FixtureRequest, pollers: PollerRunner) -> PollerRunn
 
 
 @pytest.fixture
+def events_pollers(redis_url: str, artwork_dir: Path, tmp_path: Path) -> Iterator[PollerRunner]:
+    """Pollers with UPnP events (SONOS_EVENTS=on) only."""
+    runner = PollerRunner(redis_url, artwork_dir, tmp_path, mode="events")
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
 def household(fake_household: Callable[..., Household]) -> Household:
     household = fake_household(
         "Living Room",
@@ -61,6 +72,10 @@ def _json(server: ArtworkServer, path: str) -> dict[str, Any]:
 
 def _title_of(server: ArtworkServer, room: str) -> str:
     return str(_json(server, f"/api/zones/{room}")["title"])
+
+
+def _title_is(server: ArtworkServer, room: str, title: str) -> bool:
+    return _title_of(server, room) == title
 
 
 class RoomWatcher:
@@ -139,7 +154,7 @@ def test_a_grouped_room_shows_its_groups_music_and_its_own_again_after_ungroupin
 
         household.ungroup("kitchen")
         household.speaker("kitchen").set_track(track("Kitchen Again"))
-        # No event of a followed zone tells of it: the poller asks how rooms group every 5 s.
+        # Polling, the poller asks how rooms group every 5 s; with events, a topology event says so.
         wait_for(
             lambda: _title_of(server, "kitchen") == "Kitchen Again",
             10,
@@ -170,3 +185,28 @@ def test_bonded_speakers_are_never_rooms(
         ("kitchen", "kitchen"),
         ("living-room", "living-room"),
     ]
+
+
+def test_with_events_a_room_leaving_its_group_shows_its_own_music_again_within_moments(
+    household: Household, client: redis.Redis, events_pollers: PollerRunner, server: ArtworkServer
+):
+    poller = events_pollers.start(household, ARTWORK_DIR=str(server.artwork_dir))
+    wait_for_title(client, "kitchen", "Kitchen Song", poller, timeout_seconds=15)
+    wait_for_title(client, "living-room", "Living Song", poller, timeout_seconds=15)
+    seconds = []
+    for round_number in range(4):
+        household.group("living-room", ["kitchen"])
+        wait_for(lambda: _title_of(server, "kitchen") == "Living Song", 5, what="the kitchen in the group")
+        own = f"Kitchen Again {round_number}"
+        household.ungroup("kitchen")
+        started = time.monotonic()
+        household.speaker("kitchen").set_track(track(own))
+        wait_for(
+            partial(_title_is, server, "kitchen", own),
+            10,
+            what=lambda: f"the kitchen's own track\n{poller.output()}",
+        )
+        seconds.append(time.monotonic() - started)
+
+    # The topology events tell of it; the group check every 5 s alone would take 2.5 s on average.
+    assert max(seconds) < 2.0, [f"{s:.2f}" for s in seconds]

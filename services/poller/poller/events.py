@@ -1,4 +1,4 @@
-"""UPnP event subscriptions (AVTransport) as wake-up calls; the data is always read afresh.
+"""UPnP event subscriptions (AVTransport, ZoneGroupTopology) as wake-up calls; the data is always read afresh.
 
 soco reports several failures silently (an HTTP error on SUBSCRIBE or on renewal raises nothing),
 so this module renews subscriptions itself and checks each result instead of trusting auto-renew.
@@ -43,10 +43,20 @@ class _Live:
     subscription: Any  # soco.events.Subscription; untyped library
     subscribed_at: float
     heard: bool = False  # a NOTIFY arrived, so the speaker can reach our listener
+    topology: Any = None  # the coordinator's ZoneGroupTopology subscription, when it took one
+
+
+def is_topology_event(event: Any) -> bool:
+    """Whether a NOTIFY tells of the household's grouping (a ZoneGroupTopology event)."""
+    return getattr(getattr(event, "service", None), "service_type", None) == "ZoneGroupTopology"
 
 
 class Subscriptions:
-    """One AVTransport subscription per zone coordinator; every NOTIFY lands in `wakeups`.
+    """AVTransport and ZoneGroupTopology subscriptions per zone coordinator; every NOTIFY lands in `wakeups`.
+
+    No event of AVTransport tells of a room leaving a group: the topology events do, within
+    milliseconds instead of at the next periodic group check. They are best effort: a speaker that
+    refuses them, or a NOTIFY lost on the way, leaves that check to notice.
 
     Zone workers subscribe and renew side by side while the loop reads; the lock covers the
     bookkeeping only, never a request to a speaker.
@@ -93,10 +103,34 @@ class Subscriptions:
         # soco swallows HTTP errors here (403 from UPnP-disabled firmware, 5xx): check, don't trust.
         if not subscription.is_subscribed or not subscription.sid:
             return False
+        live = _Live(zone.zone_id, subscription, time.monotonic(), topology=self._subscribe_topology(zone))
         with self._lock:
-            self._live[zone.zone_id] = _Live(zone.zone_id, subscription, time.monotonic())
+            self._live[zone.zone_id] = live
             self._zone_by_sid[subscription.sid] = zone.zone_id
         return True
+
+    def _subscribe_topology(self, zone: Zone) -> Any:
+        """The coordinator's ZoneGroupTopology subscription, or None when it took none."""
+        speaker = zone.coordinator
+        try:
+            topology = speaker.zoneGroupTopology.subscribe(
+                requested_timeout=self._timeout_seconds, auto_renew=False, event_queue=self._wakeups
+            )
+        except _SUBSCRIPTION_ERRORS as err:
+            log.debug("zone %s: no topology events: %s", zone.zone_id, err)
+            return None
+        if not topology.is_subscribed or not topology.sid:
+            return None
+        # With it, soco would answer every topology read from what events told it. The periodic
+        # group check must keep asking the speakers, so that a lost NOTIFY is noticed in the end:
+        # the events only make it sooner.
+        try:
+            speaker.zone_group_state.remove_subscription(topology)
+        except _SUBSCRIPTION_ERRORS as err:  # it reads the household id, which may ask the speaker
+            log.debug("zone %s: no topology events: %s", zone.zone_id, err)
+            _unsubscribe_quietly([topology])
+            return None
+        return topology
 
     def renew(self, zone: Zone) -> bool:
         """Renew now; False when the speaker no longer knows it (it rebooted), raises when unreachable."""
@@ -110,11 +144,29 @@ class Subscriptions:
         except _SUBSCRIPTION_ERRORS as err:
             self.drop(zone.zone_id)
             raise SpeakerUnavailable(f"{zone.name}: renewal failed: {err}") from err
-        # A 412 for an unknown SID raises nothing in soco, and leaves the expiry where it was.
-        if subscription.timeout is None or subscription.time_left < subscription.timeout - 1:
+        if not _renewed(subscription):
             self.drop(zone.zone_id)
             return False
+        self._renew_topology(zone, live)
         return True
+
+    def _renew_topology(self, zone: Zone, live: _Live) -> None:
+        """Renew the topology subscription, or take a new one (best effort, see the class)."""
+        topology = live.topology
+        if topology is not None:
+            try:
+                topology.renew(requested_timeout=self._timeout_seconds, strict=True)
+                if _renewed(topology):
+                    return
+            except _SUBSCRIPTION_ERRORS as err:
+                log.debug("zone %s: topology renewal failed: %s", zone.zone_id, err)
+            _unsubscribe_quietly([topology])
+        renewed = self._subscribe_topology(zone)
+        with self._lock:
+            if self._live.get(zone.zone_id) is live:
+                live.topology, renewed = renewed, None
+        if renewed is not None:  # the zone was dropped meanwhile
+            _unsubscribe_quietly([renewed])
 
     def drop(self, zone_id: str) -> None:
         """Forget a zone's subscription and unsubscribe (harmless if the speaker already forgot it)."""
@@ -123,15 +175,22 @@ class Subscriptions:
             if live is None:
                 return
             self._zone_by_sid.pop(live.subscription.sid or "", None)
-        _unsubscribe_quietly([live.subscription])
+        _unsubscribe_quietly([live.subscription, *([live.topology] if live.topology is not None else [])])
 
     def close(self) -> None:
         """Unsubscribe everything, in parallel and within a short grace period (used at shutdown)."""
         with self._lock:
-            subscriptions = [live.subscription for live in self._live.values()]
+            subscriptions = [
+                s for live in self._live.values() for s in (live.subscription, live.topology) if s is not None
+            ]
             self._live.clear()
             self._zone_by_sid.clear()
         _unsubscribe_quietly(subscriptions)
+
+
+def _renewed(subscription: Any) -> bool:
+    """Whether a renewal took: a 412 for an unknown SID raises nothing in soco, and leaves the expiry be."""
+    return subscription.timeout is not None and subscription.time_left >= subscription.timeout - 1
 
 
 def _unsubscribe_quietly(subscriptions: list[Any]) -> None:

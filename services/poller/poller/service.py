@@ -24,7 +24,7 @@ from contract.zone import EventType, Member, ZoneState, default_zone_id
 from poller.accent import Accent
 from poller.config import Settings
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
-from poller.events import Subscriptions
+from poller.events import Subscriptions, is_topology_event
 from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing, seeked
@@ -38,6 +38,7 @@ from poller.workers import ZoneWorkers
 log = logging.getLogger(__name__)
 
 _EMPTY_RETRY_SECONDS = 5.0
+_BUSY_RETRY_SECONDS = 0.1
 _OVERLOAD_SLOWDOWN = 3  # poll this many times less often while overloaded
 _MAX_DEFERRALS = 3  # a deferred track change is rendered anyway after this many passes
 _RESUBSCRIBE_FIRST_SECONDS = 30.0
@@ -110,7 +111,8 @@ class Poller:
     default_zone: str = ""
     zone_workers: int = Settings.zone_workers
     # How the known speakers group now (None: only at discovery). Rooms group and ungroup all day,
-    # and no event of the zones we follow tells of a room leaving a group.
+    # and no AVTransport event tells of a room leaving a group: a topology event asks for this check
+    # at once, and it runs every group_check_interval_seconds anyway (polling, or a NOTIFY lost).
     regroup: Callable[[list[Zone]], list[Zone]] | None = None
     group_check_interval_seconds: float = 5.0
     wakeups: queue.Queue[Any] = field(default_factory=queue.Queue)
@@ -236,7 +238,9 @@ class Poller:
         except queue.Empty:
             return
         while True:
-            if item is not _WAKE and self.subscriptions is not None:
+            if item is not _WAKE and is_topology_event(item):
+                self._next_group_check = 0.0  # a room joined or left a group: ask how they group now
+            elif item is not _WAKE and self.subscriptions is not None:
                 zone_id = self.subscriptions.zone_for(item)
                 if zone_id in self._zones:
                     tracked = self._zones[zone_id]
@@ -363,7 +367,14 @@ class Poller:
             zones = [
                 t.zone for z, t in self._zones.items() if not t.unavailable and not self._workers.busy(z)
             ]
-        if self.regroup is None or not zones:
+        if self.regroup is None:
+            return
+        if not zones:
+            # Each is busy being read (a regroup often comes with an event of its own): soon, not
+            # at the next interval, or a topology event that asked for this check would be lost.
+            self._next_group_check = time.monotonic() + min(
+                self.group_check_interval_seconds, _BUSY_RETRY_SECONDS
+            )
             return
         found = self.regroup(zones)
         if found:
