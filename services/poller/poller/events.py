@@ -46,9 +46,15 @@ class _Live:
     topology: Any = None  # the coordinator's ZoneGroupTopology subscription, when it took one
 
 
-def is_topology_event(event: Any) -> bool:
-    """Whether a NOTIFY tells of the household's grouping (a ZoneGroupTopology event)."""
-    return getattr(getattr(event, "service", None), "service_type", None) == "ZoneGroupTopology"
+def topology_change_from(event: Any) -> str | None:
+    """The address of the speaker whose NOTIFY tells of a change in grouping; None for any other event.
+
+    The first NOTIFY of a subscription (SEQ 0) only tells how rooms group as it is: no change.
+    """
+    service = getattr(event, "service", None)
+    if getattr(service, "service_type", None) != "ZoneGroupTopology" or getattr(event, "seq", "0") == "0":
+        return None
+    return str(getattr(getattr(service, "soco", None), "ip_address", ""))
 
 
 class Subscriptions:
@@ -151,22 +157,28 @@ class Subscriptions:
         return True
 
     def _renew_topology(self, zone: Zone, live: _Live) -> None:
-        """Renew the topology subscription, or take a new one (best effort, see the class)."""
+        """Renew the topology subscription, or take one now that the speaker answered (best effort)."""
         topology = live.topology
-        if topology is not None:
-            try:
-                topology.renew(requested_timeout=self._timeout_seconds, strict=True)
-                if _renewed(topology):
-                    return
-            except _SUBSCRIPTION_ERRORS as err:
-                log.debug("zone %s: topology renewal failed: %s", zone.zone_id, err)
-            _unsubscribe_quietly([topology])
-        renewed = self._subscribe_topology(zone)
+        if topology is None:
+            # soco holds its lock on every NOTIFY while a SUBSCRIBE is under way: only ever send one
+            # to a speaker that has just answered, as this renewal was.
+            taken = self._subscribe_topology(zone)
+            with self._lock:
+                if self._live.get(zone.zone_id) is live:
+                    live.topology, taken = taken, None
+            if taken is not None:  # the zone was dropped meanwhile
+                _unsubscribe_quietly([taken])
+            return
+        try:
+            topology.renew(requested_timeout=self._timeout_seconds, strict=True)
+            if _renewed(topology):
+                return
+        except _SUBSCRIPTION_ERRORS as err:
+            log.debug("zone %s: topology renewal failed: %s", zone.zone_id, err)
         with self._lock:
-            if self._live.get(zone.zone_id) is live:
-                live.topology, renewed = renewed, None
-        if renewed is not None:  # the zone was dropped meanwhile
-            _unsubscribe_quietly([renewed])
+            if live.topology is topology:
+                live.topology = None  # the next renewal the speaker answers takes a new one
+        _unsubscribe_quietly([topology])
 
     def drop(self, zone_id: str) -> None:
         """Forget a zone's subscription and unsubscribe (harmless if the speaker already forgot it)."""

@@ -24,7 +24,7 @@ from contract.zone import EventType, Member, ZoneState, default_zone_id
 from poller.accent import Accent
 from poller.config import Settings
 from poller.errors import PublishError, SpeakerUnavailable, StorageError
-from poller.events import Subscriptions, is_topology_event
+from poller.events import Subscriptions, topology_change_from
 from poller.housekeeping import SweepResult, sweep_due
 from poller.load import LoadMonitor
 from poller.nowplaying import NowPlaying, Snapshot, change_type, joined_another_group, now_playing, seeked
@@ -127,6 +127,8 @@ class Poller:
     _outbox: Outbox = field(init=False)
     _next_discovery: float = 0.0
     _next_group_check: float = 0.0
+    _group_check_asked: bool = False  # by a topology event, since the last check
+    _topology_sender: str = ""  # the address of the speaker whose event asked for it
     _next_housekeeping: float = 0.0
     _swept_at_bytes: int = 0
     _next_load_check: float = 0.0
@@ -238,8 +240,11 @@ class Poller:
         except queue.Empty:
             return
         while True:
-            if item is not _WAKE and is_topology_event(item):
-                self._next_group_check = 0.0  # a room joined or left a group: ask how they group now
+            sender = topology_change_from(item) if item is not _WAKE else None
+            if sender is not None:
+                # A room joined or left a group: ask how they group now, first the speaker that said so.
+                self._next_group_check, self._group_check_asked = 0.0, True
+                self._topology_sender = sender
             elif item is not _WAKE and self.subscriptions is not None:
                 zone_id = self.subscriptions.zone_for(item)
                 if zone_id in self._zones:
@@ -367,15 +372,23 @@ class Poller:
             zones = [
                 t.zone for z, t in self._zones.items() if not t.unavailable and not self._workers.busy(z)
             ]
+            busy = any(self._workers.busy(z) for z in self._zones)
         if self.regroup is None:
             return
-        if not zones:
-            # Each is busy being read (a regroup often comes with an event of its own): soon, not
-            # at the next interval, or a topology event that asked for this check would be lost.
+        if not zones and busy and self._group_check_asked:
+            # Each is busy being read (a regroup comes with an event of its own): the check a topology
+            # event asked for runs as soon as one is free, not at the next interval.
             self._next_group_check = time.monotonic() + min(
                 self.group_check_interval_seconds, _BUSY_RETRY_SECONDS
             )
             return
+        self._group_check_asked = False
+        if not zones:
+            return
+        # The speaker whose event asked for this check has just shown it answers; the others are
+        # asked in turn only if it does not, and one that has just hung would hold up the loop.
+        sender, self._topology_sender = self._topology_sender, ""
+        zones.sort(key=lambda zone: zone.coordinator.ip_address != sender)
         found = self.regroup(zones)
         if found:
             self._track_zones(found)
@@ -410,6 +423,10 @@ class Poller:
         try:
             snapshot = self.read_snapshot(zone)
         except SpeakerUnavailable as err:
+            if self.subscriptions is not None:
+                # The change this read was for is in no later event, and a renewal may well succeed
+                # before a read does: poll until the speaker answers, then subscribe afresh.
+                self.subscriptions.drop(zone.zone_id)
             self._unavailable(tracked, err)
             return False
         read_at_ms = self.clock_ms()
