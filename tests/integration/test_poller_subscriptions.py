@@ -105,3 +105,32 @@ def test_topology_events_leave_soco_asking_the_speakers_how_rooms_group(
         assert not zone.coordinator.zone_group_state.has_subscriptions
     finally:
         subscriptions.close()
+
+
+def test_the_topology_subscription_is_renewed_only_once_half_its_time_is_gone(
+    fake_household: Callable[..., Household],
+):
+    # The transport's is renewed every liveness interval (a reboot shows there); this one would only
+    # cost an idle household a request per zone each time.
+    household = fake_household("Living Room")
+    speaker = household.speaker("living-room")
+    (zone,) = resolve_zones(speakers_from_seeds([SpeakerAddress(speaker.ip)]), (), "")
+    subscriptions = Subscriptions(queue.Queue(), requested_timeout_seconds=4)
+
+    def expiries() -> dict[str, float]:
+        return {s.service: s.expires_monotonic for s in speaker.subscriptions}
+
+    try:
+        assert subscriptions.subscribe(zone)
+        first = expiries()
+        assert subscriptions.renew(zone)
+        at_once = expiries()
+        time.sleep(2.3)
+        assert subscriptions.renew(zone)
+        later = expiries()
+    finally:
+        subscriptions.close()
+
+    assert at_once["AVTransport"] > first["AVTransport"]
+    assert at_once["ZoneGroupTopology"] == first["ZoneGroupTopology"]
+    assert later["ZoneGroupTopology"] > first["ZoneGroupTopology"]

@@ -169,6 +169,10 @@ class Subscriptions:
             if taken is not None:  # the zone was dropped meanwhile
                 _unsubscribe_quietly([taken])
             return
+        # The transport's renewal is the liveness check (a rebooted speaker drops both): this one
+        # is renewed only once half its time is gone, which costs an idle household next to nothing.
+        if topology.timeout is None or topology.time_left > topology.timeout / 2:
+            return
         try:
             topology.renew(requested_timeout=self._timeout_seconds, strict=True)
             if _renewed(topology):
