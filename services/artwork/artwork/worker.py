@@ -344,6 +344,9 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.serving_rss_bytes = 0  # measured once the app is loaded, in run
         self._memory_check_at = math.inf
         self._metrics_flush_at = 0.0
+        # TLS is unwrapped in a thread, and an access log line comes from gunicorn's response object:
+        # with either, every request takes gunicorn's own way.
+        self._plain_answers_allowed = not self.cfg.is_ssl and not self.cfg.accesslog
 
     def run(self) -> None:
         """Follow the app's zone changes (for held requests), then run gthread's event loop."""
@@ -554,17 +557,14 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         """
         head = conn.head
         if (
-            self.app_services is None
-            or not self.alive
-            or not head.startswith((b"GET /zones/", b"HEAD /zones/"))
+            not head.startswith((b"GET /zones/", b"HEAD /zones/"))
             or (b"If-None-Match" not in head and b"if-none-match" not in head)  # other spellings: a thread
-            or self.nr + 1 >= self.max_requests  # gthread's own restart logic answers the last one
-            or len(self.keepalived_conns) >= self.max_keepalived  # gthread answers `Connection: close`
+            or not self._may_answer_itself()
         ):
             return False
         started = time.perf_counter()
         poll = parse_plain_image_request(bytes(head))
-        if poll is None or poll.zone_id is None:
+        if poll is None or poll.zone_id is None or self.app_services is None:
             return False
         # Only from memory: while the copy is not following, a read would wait on Redis, and here
         # the whole worker would wait with it.
@@ -596,6 +596,16 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
         return True
 
+    def _may_answer_itself(self) -> bool:
+        """Whether a plain request may be answered here, without gunicorn's request machinery, now."""
+        return (
+            self._plain_answers_allowed
+            and self.app_services is not None
+            and self.alive
+            and self.nr + 1 < self.max_requests  # gthread's own restart logic answers the last one
+            and len(self.keepalived_conns) < self.max_keepalived  # else gthread answers `Connection: close`
+        )
+
     def _current_copy(self) -> ZoneView | None:
         """The zone cache's copy when it is current without a read (never waits on Redis); else None."""
         zones = self.app_services.zones if self.app_services is not None else None
@@ -619,18 +629,10 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         last request, TLS, an access log) goes the usual way.
         """
         head = conn.head
-        if (
-            not head.startswith(_PLAIN_IMAGE_STARTS)
-            or self.app_services is None
-            or self.cfg.is_ssl
-            or self.cfg.accesslog
-            or not self.alive
-            or self.nr + 1 >= self.max_requests  # gthread's own restart logic answers the last one
-            or len(self.keepalived_conns) >= self.max_keepalived  # gthread answers `Connection: close`
-        ):
+        if not head.startswith(_PLAIN_IMAGE_STARTS) or not self._may_answer_itself():
             return None
         request = parse_plain_image_request(bytes(head))
-        if request is None:
+        if request is None or self.app_services is None:
             return None
         started = time.perf_counter()
         try:
