@@ -477,22 +477,33 @@ def test_metrics_count_every_workers_requests_bytes_and_304s(
         server.request(f"/art/{jpeg.filename}")
         server.request(f"/art/{jpeg.filename}", headers={"If-None-Match": f'"{jpeg.hash}"'})
 
-    # Each worker writes its figures once a second (the one answering the scrape, at once).
-    def healthz_counted() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+    # Each worker writes its figures once a second (the one answering the scrape, at once), so
+    # wait until every request sent is counted: a worker may have written its /healthz counts
+    # before it answered the /art requests.
+    def all_counted() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
         samples = metric_samples(server)
         requests = "artwork_http_requests_total"
-        counted = metric(samples, requests, route="/healthz", status="200") - metric(
-            before, requests, route="/healthz", status="200"
-        )
-        return samples if counted >= 30 else None
 
-    after = wait_for(healthz_counted, 5, what="both workers' counts in /metrics")
+        def sent(route: str, status: str) -> float:
+            return metric(samples, requests, route=route, status=status) - metric(
+                before, requests, route=route, status=status
+            )
+
+        counted = (
+            sent("/healthz", "200") >= 30
+            and sent("/art/<filename>", "200") >= 5
+            and sent("/art/<filename>", "304") >= 5
+        )
+        return samples if counted else None
+
+    after = wait_for(all_counted, 5, what="both workers' counts in /metrics")
 
     def delta(name: str, **labels: str) -> float:
         return metric(after, name, **labels) - metric(before, name, **labels)
 
     assert metric(after, "artwork_workers") == 2
     assert delta("artwork_http_requests_total", route="/healthz", status="200") == 30
+    assert delta("artwork_http_requests_total", route="/art/<filename>", status="200") == 5
     assert delta("artwork_http_requests_total", route="/art/<filename>", status="304") == 5
     assert delta("artwork_http_response_body_bytes_total", route="/art/<filename>") == 5 * size
     assert delta("artwork_http_request_duration_seconds_count", route="/healthz") == 30
