@@ -14,7 +14,7 @@ import redis
 from contract.layout import parse_art_name
 from contract.profiles import BUILTIN_PROFILES
 from contract.redis_keys import RedisKeys
-from contract.zone import Member, TransportState
+from contract.zone import Member, Source, TransportState
 from harness.gunicorn import REPO_ROOT, ArtworkServer, artwork_in, make_zone, seed_zone
 from harness.redis_server import RedisServer
 from poller.publisher import RedisPublisher
@@ -335,6 +335,7 @@ _BAR_FRACTION = """() => {
   if (getComputedStyle(bar).visibility === 'hidden') return null;
   return document.getElementById('elapsed').getBoundingClientRect().width / bar.getBoundingClientRect().width;
 }"""
+_TEXT_LINES = "() => ['title', 'artist', 'album'].map(id => document.getElementById(id).textContent)"
 
 
 @pytest.mark.timeout(90)
@@ -360,13 +361,43 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
         page.wait_for_timeout(1_500)
         still_paused = page.evaluate(_BAR_FRACTION)
 
-        radio_art = _play(server, redis_url, "Morning Show", (200, 60, 60), version=53, duration_seconds=0)
+        radio_art = _play(
+            server,
+            redis_url,
+            "Morning Show",
+            (200, 60, 60),
+            version=53,
+            duration_seconds=0,
+            album="",
+            source=Source.RADIO,
+            station="Radio Wave",
+        )
         page.wait_for_function(
             "art => document.getElementById('art').getAttribute('src') === art",
             arg=radio_art,
             timeout=5_000,
         )
         radio = page.evaluate(_BAR_FRACTION)
+        radio_lines = page.evaluate(_TEXT_LINES)
+
+        station_art = _play(
+            server,
+            redis_url,
+            "",
+            (60, 60, 200),
+            version=54,
+            duration_seconds=0,
+            artist="",
+            album="",
+            source=Source.RADIO,
+            station="Radio Wave",
+        )
+        page.wait_for_function(
+            "art => document.getElementById('art').getAttribute('src') === art",
+            arg=station_art,
+            timeout=5_000,
+        )
+        station_lines = page.evaluate(_TEXT_LINES)
 
     assert first == pytest.approx(0.10, abs=0.02)
     assert later - first == pytest.approx(0.01, abs=0.005)
@@ -374,6 +405,8 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
     assert paused == pytest.approx(0.80, abs=0.005)
     assert still_paused == paused
     assert radio is None
+    assert radio_lines == ["Morning Show", "Miles Davis", "Radio Wave"]  # the station below the artist
+    assert station_lines == ["Radio Wave", "", ""]  # no song: the station is the title, once
 
 
 @contextmanager

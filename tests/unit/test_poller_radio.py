@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from poller.nowplaying import Snapshot, now_playing, placeholder_label
+from contract.zone import Source, TransportState
+from poller.nowplaying import NowPlaying, Snapshot, now_playing, placeholder_label
+from poller.pipeline import caption_of
 from poller.radio import RadioTrack, StreamMetadata, describe, is_machine_text
+from poller.render import Caption
 from tests.support.radio import RadioCase, radio_cases
 
 
@@ -55,3 +58,17 @@ def test_radio_with_nothing_to_show_gets_the_station_or_radio_placeholder():
     by_file = Snapshot("PLAYING", "x-rincon-mp3radio://host/live.m3u8", "", channel="live.m3u8")
 
     assert placeholder_label(now_playing(by_file)) == "Radio"
+
+
+def test_a_radio_songs_caption_names_its_station_where_an_album_would_be():
+    song = NowPlaying(
+        TransportState.PLAYING, Source.RADIO, "Maria También", "Khruangbin", station="Radio Paradise"
+    )
+    show = NowPlaying(TransportState.PLAYING, Source.RADIO, "Morning Show", album="Weekdays", station="BBC 6")
+    station_only = NowPlaying(TransportState.PLAYING, Source.RADIO, station="Radio Paradise")
+    track = NowPlaying(TransportState.PLAYING, Source.LIBRARY, "Blue in Green", "Miles Davis", "Kind of Blue")
+
+    assert caption_of(song) == Caption("Maria También", "Khruangbin", "Radio Paradise")
+    assert caption_of(show) == Caption("Morning Show", "", "Weekdays")
+    assert caption_of(station_only) == Caption("Radio Paradise", "", "")
+    assert caption_of(track) == Caption("Blue in Green", "Miles Davis", "Kind of Blue")

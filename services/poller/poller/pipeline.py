@@ -44,6 +44,13 @@ class Renditions:
     accent: Accent = PLACEHOLDER_ACCENT
 
 
+def caption_of(playing: NowPlaying) -> Caption:
+    """The lines a captioned layout draws: a radio song names its station where an album would be."""
+    if not playing.title:
+        return Caption(playing.station, playing.artist, playing.album)
+    return Caption(playing.title, playing.artist, playing.album or playing.station)
+
+
 class ArtPipeline:
     """Produces every profile's rendition for a now-playing state, or a placeholder."""
 
@@ -68,7 +75,7 @@ class ArtPipeline:
         self, playing: NowPlaying, speaker_base_url: str, reserve: Reserve = lambda _paths: None
     ) -> Renditions:
         """Renditions of the art, or of a placeholder when there is none or it is unusable."""
-        caption = Caption(playing.title, playing.artist, playing.album)
+        caption = caption_of(playing)
         if playing.art_url:
             url = absolute_art_url(playing.art_url, speaker_base_url)
             try:
