@@ -56,6 +56,24 @@ def test_events_mode_subscribes_and_a_change_arrives_without_waiting_for_a_poll(
     wait_for_title(client, ZONE, "Pushed By An Event", poller, timeout_seconds=3)
 
 
+def test_a_change_whose_event_the_network_lost_is_shown_at_the_next_verifying_read(
+    household: Household, client: redis.Redis, pollers: PollerRunner
+):
+    speaker = household.speaker(ZONE)
+    poll_seconds = 0.2  # a subscribed zone is read anyway every 15 poll intervals: 3 s here
+    poller = pollers.start(household, POLL_INTERVAL_SECONDS=str(poll_seconds))
+    wait_for_title(client, ZONE, "Opening Song", poller, timeout_seconds=15)
+    wait_for_mode(client, "events")
+    speaker.set_fault(SpeakerFault.EVENTS_LOST)
+
+    speaker.set_track(track("Its Event Was Lost"))
+    changed_at = time.monotonic()
+    wait_for_title(client, ZONE, "Its Event Was Lost", poller, timeout_seconds=15 * poll_seconds + 2)
+
+    assert time.monotonic() - changed_at < 15 * poll_seconds + 1
+    assert (heartbeat(client) or {}).get("zones") == {ZONE: "events"}  # still subscribed: nothing failed
+
+
 @pytest.mark.parametrize("down_seconds", [3.0, 0.3], ids=["long-reboot", "short-reboot"])
 def test_speaker_reboot_is_resubscribed_and_correct_within_two_poll_intervals(
     household: Household, client: redis.Redis, pollers: PollerRunner, down_seconds: float

@@ -45,7 +45,7 @@ ENDPOINTS = (
     ("DELETE", "/speakers/<room>/track", "empty its queue (nothing playing)"),
     ("POST", "/speakers/<room>/state", '{"state": "PLAYING|PAUSED_PLAYBACK|STOPPED|TRANSITIONING"}'),
     ("POST", "/speakers/<room>/seek", '{"position_seconds": 90} (jump within the track, as an app does)'),
-    ("POST", "/speakers/<room>/fault", '{"fault": "OFFLINE|HANG|UPNP_DISABLED" | null}'),
+    ("POST", "/speakers/<room>/fault", '{"fault": "OFFLINE|HANG|UPNP_DISABLED|EVENTS_LOST" | null}'),
     ("POST", "/speakers/<room>/reboot", '{"down_seconds": 5}'),
     ("POST", "/speakers/<room>/ungroup", "leave its group (a coordinator dissolves it)"),
     ("POST", "/groups", '{"coordinator": "<room>", "members": ["<room>", ...]}'),
@@ -137,9 +137,11 @@ def parse_track_request(body: Mapping[str, Any]) -> Track:
 
 
 def parse_fault_request(body: Mapping[str, Any]) -> SpeakerFault | None:
-    """A SpeakerFault from `{"fault": "OFFLINE|HANG|UPNP_DISABLED"}`; null clears it."""
+    """A SpeakerFault from `{"fault": "OFFLINE|HANG|UPNP_DISABLED|EVENTS_LOST"}`; null clears it."""
     if "fault" not in body:
-        raise BadRequestError('expected {"fault": "OFFLINE" | "HANG" | "UPNP_DISABLED" | null}')
+        raise BadRequestError(
+            'expected {"fault": "OFFLINE" | "HANG" | "UPNP_DISABLED" | "EVENTS_LOST" | null}'
+        )
     return _fault(body, "fault", SpeakerFault)
 
 

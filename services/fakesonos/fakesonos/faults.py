@@ -14,6 +14,7 @@ class SpeakerFault(StrEnum):
     OFFLINE = "OFFLINE"  # listening socket closed: connections are refused
     HANG = "HANG"  # connections are accepted and requests read, but never answered
     UPNP_DISABLED = "UPNP_DISABLED"  # 403 on control and event URLs, like firmware with UPnP switched off
+    EVENTS_LOST = "EVENTS_LOST"  # answers as usual, but no NOTIFY arrives: a network that drops them
 
 
 class TransitionNotAvailableError(Exception):

@@ -622,7 +622,7 @@ class Household:
         """Queue one NOTIFY with the subscription's next SEQ (dropped while the speaker is unreachable)."""
         with self.lock:
             seq = subscription.take_seq()
-            if speaker._reachable():
+            if speaker._reachable() and speaker._fault is not SpeakerFault.EVENTS_LOST:
                 self.notifier.send(
                     Notification(subscription.sid, seq, subscription.callback_url, event_body(document))
                 )

@@ -44,6 +44,10 @@ _MAX_DEFERRALS = 3  # a deferred track change is rendered anyway after this many
 _RESUBSCRIBE_FIRST_SECONDS = 30.0
 _FIRST_EVENT_SECONDS = 5.0  # a speaker sends its initial NOTIFY right after SUBSCRIBE
 _RESUBSCRIBE_MAX_SECONDS = 300.0
+# A subscribed zone is still read every this many poll intervals (30 s by default): a NOTIFY the
+# network lost, or one sent while the speaker hung for a moment, is in no later event, and without
+# this read the glass would keep the old track until the next change.
+_VERIFY_POLLS = 15
 _WAKE = object()  # queued to interrupt the wait
 
 
@@ -71,6 +75,7 @@ class _Tracked:
     deferrals: int = 0
     due_at: float = 0.0  # monotonic time of the next poll (or, with a live subscription, renewal)
     event_pending: bool = False  # a NOTIFY arrived (or the group changed): read the zone now
+    read_at: float = 0.0  # monotonic time of the last read the speaker answered
     read_again: bool = False  # a render was put off: read at the next poll even while subscribed
     resubscribe_at: float = 0.0
     resubscribe_backoff_seconds: float = _RESUBSCRIBE_FIRST_SECONDS
@@ -183,6 +188,10 @@ class Poller:
         """How often a live subscription is renewed and checked (catches reboots within two polls)."""
         return 2 * self.current_interval_seconds()
 
+    def verify_interval_seconds(self) -> float:
+        """How often a subscribed zone is read anyway, in case a NOTIFY was lost."""
+        return _VERIFY_POLLS * self.current_interval_seconds()
+
     def seconds_since_tick(self) -> float:
         """How long since the loop last completed a pass, or a zone job started (read by the watchdog)."""
         return max(time.monotonic() - self._last_tick, self._workers.longest_running_seconds())
@@ -272,7 +281,12 @@ class Poller:
             # Subscribed, yet the speaker never reached our listener (NAT, firewall, wrong advertised IP).
             subs.drop(zone_id)
             self._fall_back(tracked, "no event arrived; check EVENT_ADVERTISE_IP and EVENT_LISTENER_PORT")
-        if subs is not None and subs.is_live(zone_id) and not (tracked.event_pending or tracked.read_again):
+        verify_due = time.monotonic() - tracked.read_at >= self.verify_interval_seconds()
+        if (
+            subs is not None
+            and subs.is_live(zone_id)
+            and not (tracked.event_pending or tracked.read_again or verify_due)
+        ):
             try:
                 alive = subs.renew(tracked.zone)
             except SpeakerUnavailable as err:
@@ -430,6 +444,7 @@ class Poller:
             self._unavailable(tracked, err)
             return False
         read_at_ms = self.clock_ms()
+        tracked.read_at = time.monotonic()
         if tracked.unavailable:
             log.info("zone %s answers again", zone.zone_id)
             tracked.unavailable = False
