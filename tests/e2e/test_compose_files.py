@@ -327,12 +327,12 @@ def test_the_poller_image_has_fonts_for_every_script_and_raqm_layout(stack: Comp
     probe = (
         "from PIL import features; from poller.text import font_for, installed_fonts; "
         "print(len(installed_fonts()), features.check('raqm'), "
-        "[font_for(c) for c in 'aДΩשع東'], font_for('\U0001f389'))"
+        "[font_for(c) for c in 'aДΩשع東한ไअঅத'], font_for('\U0001f389'))"
     )
     result = run_once(stack, "--entrypoint", "python", "poller", "-c", probe)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "2 True [0, 0, 0, 0, 0, 1] None"
+    assert result.stdout.strip().splitlines()[-1] == "6 True [0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5] None"
 
 
 def test_fakesonos_hands_freed_cover_memory_back_to_the_kernel():

@@ -13,7 +13,17 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont, features
 
 from contract.profiles import parse_profiles
 from poller.render import Caption, placeholder_art, render
-from poller.text import font_for, graphemes, installed_fonts, is_rtl, layout_line, runs, sized_font
+from poller.text import (
+    FONT_FILES,
+    FONT_PACKAGES,
+    font_for,
+    graphemes,
+    installed_fonts,
+    is_rtl,
+    layout_line,
+    runs,
+    sized_font,
+)
 
 BAR = parse_profiles("bar320x960")[0]
 # The bar is drawn landscape (960x320) and turned; the text sits right of the 320 px art.
@@ -23,7 +33,7 @@ TEXT_BOX = (320, 0, 960, 320)
 @pytest.fixture(scope="module", autouse=True)
 def fonts_installed() -> None:
     """The fonts are Debian packages (the image and .ci/run install them); without them, say so."""
-    assert len(installed_fonts()) == 2, "apt-get install fonts-dejavu-core fonts-droid-fallback"
+    assert installed_fonts() == FONT_FILES, f"apt-get install {' '.join(FONT_PACKAGES)}"
 
 
 def text_area(caption: Caption) -> Image.Image:
@@ -52,6 +62,11 @@ def differ(first: Image.Image, second: Image.Image) -> bool:
         ("Arabic", ("أنا لحبيبي", "فيروز"), ("يا ليل طال", "ماجدة")),
         ("Hebrew", ("שיר לשלום", "להקת הנח"), ("ירושלים ש", "נעמי שמר")),
         ("accented Latin", ("Café Noël", "Françoise"), ("Cafe Noel", "Francoise")),
+        ("Korean", ("밤양갱 노래", "비비 가수"), ("사랑을 했다", "방탄 소년")),
+        ("Thai", ("เพลงไทย", "นักร้อง"), ("ความรัก", "คาราบาว")),
+        ("Devanagari", ("तुम ही हो", "अरिजीत"), ("दिल से रे", "श्रेया")),
+        ("Bengali", ("আমার সোনার", "নজরুলগীতি"), ("তোমার জন্য", "দিল সে রে")),
+        ("Tamil", ("காதலிக்க", "சித்ராவின்"), ("அன்பே வா", "ஜானகியம்மா")),
     ],
 )
 def test_titles_of_one_script_and_length_draw_differently(script, first, second):
@@ -80,6 +95,44 @@ def test_a_right_to_left_title_is_drawn_as_pillow_with_raqm_draws_it():
     assert line.rtl
     assert not differ(drawn, expected), "not what raqm lays out"
     assert differ(drawn, unshaped), "shaping made no difference: the test would not catch its loss"
+
+
+@pytest.mark.parametrize("title", ["नमस्ते दुनिया", "ছন্দে ছন্দে", "வணக்கம்", "ที่นี่"])
+def test_an_indic_or_thai_title_is_shaped_as_raqm_shapes_it(title: str):
+    # Vowel signs go before or above their consonant and conjuncts join: unshaped, they do not.
+    assert features.check("raqm"), "Pillow here has no raqm layout"
+    line = layout_line(title, 44, 600)
+    font = sized_font(font_for(title[0]) or 0, 44)
+    baseline = 10 + sized_font(0, 44).getmetrics()[0]  # every run sits on the first font's baseline
+    expected = Image.new("RGB", (640, 120))
+    ImageDraw.Draw(expected).text((28, baseline), title, fill=(255, 255, 255), font=font, anchor="ls")
+    unshaped = Image.new("RGB", (640, 120))
+    basic = ImageFont.truetype(font.path, 44, layout_engine=ImageFont.Layout.BASIC)
+    ImageDraw.Draw(unshaped).text((28, baseline), title, fill=(255, 255, 255), font=basic, anchor="ls")
+
+    drawn = Image.new("RGB", (640, 120))
+    line.draw(ImageDraw.Draw(drawn), 28, 10, 616, (255, 255, 255))
+
+    assert [r.font_index for r in line.runs] == [font_for(title[0])], "one font draws the whole title"
+    assert not differ(drawn, expected), "not what raqm lays out"
+    assert differ(drawn, unshaped), "shaping made no difference: the test would not catch its loss"
+
+
+@pytest.mark.parametrize("title", ["Thai ไทย", "Dil दिल"])
+def test_latin_and_another_script_in_one_title_sit_on_one_baseline(title: str):
+    # Neither part has a descender here: their lowest inked rows are the baseline.
+    line = layout_line(title, 44, 600)
+    assert len(line.runs) == 2, "two fonts, or the test proves nothing"
+    image = Image.new("RGB", (640, 120))
+    line.draw(ImageDraw.Draw(image), 0, 10, 640, (255, 255, 255))
+    image = image.convert("L")
+    split = round(sized_font(line.runs[0].font_index, 44).getlength(line.runs[0].text))
+    first = image.crop((0, 0, split, 120)).point(lambda v: 255 if v > 128 else 0).getbbox()
+    second = image.crop((split, 0, 640, 120)).point(lambda v: 255 if v > 128 else 0).getbbox()
+
+    assert first is not None
+    assert second is not None
+    assert abs(first[3] - second[3]) <= 2, f"bottoms at {first[3]} and {second[3]}"
 
 
 def test_emoji_are_left_out_never_drawn_as_boxes():

@@ -1,10 +1,11 @@
 """Text on renditions in every script: fonts chosen per character by coverage, shaped by raqm.
 
-No single small font covers Latin and CJK, and Pillow draws a missing glyph as a box (or nothing),
+No single small font covers every script, and Pillow draws a missing glyph as a box (or nothing),
 so a line is cut into runs, each drawn with the first font that has its characters: DejaVu Sans
-for Latin, Greek, Cyrillic, Arabic and Hebrew, Droid Sans Fallback for CJK (both Debian packages
-in the poller image). Pillow lays each run out with libraqm when it is there, which shapes Arabic
-and orders right-to-left text. What no font covers (emoji, mostly) is left out, and logged.
+for Latin, Greek, Cyrillic, Arabic and Hebrew, WenQuanYi Micro Hei for Chinese, Japanese and
+Korean, then Thai, Devanagari, Bengali and Tamil (Debian packages in the poller image). Pillow lays
+each run out with libraqm when it is there, which shapes Arabic and the Indic scripts and orders
+right-to-left text. What no font covers (emoji, mostly) is left out, and logged.
 """
 
 from __future__ import annotations
@@ -26,7 +27,20 @@ log = logging.getLogger(__name__)
 # In fallback order; the first that has a character draws it. Debian's paths (see the Dockerfile).
 FONT_FILES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Hangul too, which Droid Sans Fallback lacks
+    Path("/usr/share/fonts/truetype/tlwg/Loma.ttf"),
+    Path("/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf"),
+    Path("/usr/share/fonts/truetype/lohit-bengali/Lohit-Bengali.ttf"),
+    Path("/usr/share/fonts/truetype/lohit-tamil/Lohit-Tamil.ttf"),
+)
+# The Debian packages that hold them, in the same order (the Dockerfile and .ci/run install these).
+FONT_PACKAGES = (
+    "fonts-dejavu-core",
+    "fonts-wqy-microhei",
+    "fonts-tlwg-loma-ttf",
+    "fonts-lohit-deva",
+    "fonts-lohit-beng-bengali",
+    "fonts-lohit-taml",
 )
 _PROBE_SIZE = 24  # coverage does not depend on the size; one instance per font answers it
 _MISSING = "\U0010ffff"  # a noncharacter: every font draws its .notdef glyph for it
@@ -56,7 +70,7 @@ def installed_fonts() -> tuple[Path, ...]:
     if not found:
         raise FontsMissing(
             f"no font for titles: install {', '.join(map(str, FONT_FILES))} "
-            "(Debian: fonts-dejavu-core fonts-droid-fallback)"
+            f"(Debian: {' '.join(FONT_PACKAGES)})"
         )
     return found
 
@@ -123,9 +137,12 @@ class Line:
     def draw(self, draw: ImageDraw.ImageDraw, x: int, y: int, right: int, fill: tuple[int, int, int]) -> None:
         """Draw at top `y`, from `x` (or ending at `right` for right-to-left text)."""
         position = right - self.width if self.rtl else x
+        # Every run on the first font's baseline: fonts differ in ascent (Loma's leaves room for
+        # Thai marks), and runs drawn from one top would not sit on one line.
+        baseline = y + sized_font(0, self.size).getmetrics()[0]
         for run in self.runs:
             font = sized_font(run.font_index, self.size)
-            draw.text((position, y), run.text, fill=fill, font=font)
+            draw.text((position, baseline), run.text, fill=fill, font=font, anchor="ls")
             position += round(font.getlength(run.text))
 
 
