@@ -23,6 +23,7 @@ from poller.text import (
     layout_line,
     runs,
     sized_font,
+    wrap_lines,
 )
 
 BAR = parse_profiles("bar320x960")[0]
@@ -184,3 +185,59 @@ def test_placeholders_draw_their_label_in_its_script():
             first.crop((200, 300, 520, 420)), Image.new("RGB", (320, 120), first.getpixel((205, 305)))
         )
         assert first.size == second.size == (720, 720)
+
+
+def shown_text(line) -> str:
+    return "".join(r.text for r in line.runs)
+
+
+def test_a_title_that_fits_on_one_line_is_not_wrapped():
+    (line,) = wrap_lines("Blue in Green", 44, 600, 2)
+
+    assert shown_text(line) == "Blue in Green"
+    assert not line.shortened
+
+
+def test_a_long_title_breaks_at_a_space_onto_a_second_line():
+    title = "Пусть всегда будет солнце, пусть всегда будет небо"
+    first, second = wrap_lines(title, 44, 420, 2)
+
+    assert first.width <= 420
+    assert second.width <= 420
+    assert not first.shortened
+    assert title.startswith(shown_text(first) + " ")  # whole words, the space left out
+    assert second.shortened == (title != f"{shown_text(first)} {shown_text(second)}")
+    assert title[len(shown_text(first)) + 1 :].startswith(shown_text(second).removesuffix("…"))
+
+
+def test_a_title_without_spaces_breaks_between_grapheme_clusters():
+    title = "君の知らない物語はまだ終わらない夜の向こう側へ"
+    first, second = wrap_lines(title, 44, 600, 2)
+
+    assert shown_text(first) + shown_text(second) == title
+    assert first.width <= 600
+    assert second.width <= 600
+
+
+def test_what_does_not_fit_on_the_last_line_ends_in_an_ellipsis():
+    lines = wrap_lines("word " * 40, 44, 300, 2)
+
+    assert len(lines) == 2
+    assert shown_text(lines[1]).endswith("…")
+    assert lines[1].shortened
+
+
+def test_a_long_bar_title_is_drawn_on_two_lines_and_the_artist_still_shows():
+    short = text_area(Caption("Пусть всегда будет", "Тамара Миансарова", "Лучшие песни"))
+    long = text_area(
+        Caption("Пусть всегда будет солнце, пусть всегда будет небо", "Тамара Миансарова", "Лучшие песни")
+    )
+
+    def inked_bands(image: Image.Image) -> int:
+        """Runs of rows with ink: one per line of text."""
+        ink = image.convert("L").point(lambda v: 255 if v > 60 else 0)
+        rows = [ink.crop((0, y, ink.width, y + 1)).getbbox() is not None for y in range(ink.height)]
+        return sum(1 for above, row in zip([False, *rows], rows, strict=False) if row and not above)
+
+    assert inked_bands(short) == 3
+    assert inked_bands(long) == 4

@@ -15,7 +15,7 @@ from contract.profiles import Profile
 from poller import palette_png
 from poller.accent import PLACEHOLDER_ACCENT, RGB, Accent
 from poller.eink import Lift, apply_lift, cover_lift, lifted_colour, to_panel
-from poller.text import layout_line
+from poller.text import layout_line, wrap_lines
 
 _BAR_LANDSCAPE = (960, 320)  # the bar panel's framebuffer is portrait; the layout is drawn landscape
 _JPEG_QUALITY = 85
@@ -32,6 +32,7 @@ _PALETTE_SAMPLE_PIXELS = 180 * 180
 _REDUCING_GAP = 1.1
 _BAR_TEXT = ((255, 255, 255), (200, 200, 200), (150, 150, 150))  # title, artist, album
 _BAR_TEXT_POINTS = (44, 34, 28)
+_TITLE_LEADING = 8  # between the two lines of a long title, at the bar's scale
 # A panel layout puts the text beside the art only where this many pixels are left for it.
 _MIN_TEXT_WIDTH = 240
 
@@ -310,12 +311,21 @@ def _cover_and_text(
     draw = ImageDraw.Draw(canvas)
     x = height + round(28 * spacing)
     right = width - round(24 * spacing)
-    y = round(70 * spacing)
-    lines = zip((caption.title, caption.artist, caption.album), _BAR_TEXT_POINTS, fills, strict=True)
-    for text, points, fill in lines:
-        size_px = round(points * type_scale)
+    sizes = [round(points * type_scale) for points in _BAR_TEXT_POINTS]
+    title = wrap_lines(caption.title, sizes[0], right - x, 2)
+    if len(title) == 1:
+        y, gap = round(70 * spacing), round(40 * type_scale)
+    else:  # a long title takes two lines; the block closes up and stays in the middle
+        gap = round(26 * type_scale)
+        block = len(title) * sizes[0] + (len(title) - 1) * round(_TITLE_LEADING * type_scale)
+        y = (height - block - 2 * gap - sizes[1] - sizes[2]) // 2
+    for line in title:
+        line.draw(draw, x, y, right, fills[0])
+        y += sizes[0] + round(_TITLE_LEADING * type_scale)
+    y += gap - round(_TITLE_LEADING * type_scale)
+    for text, size_px, fill in ((caption.artist, sizes[1], fills[1]), (caption.album, sizes[2], fills[2])):
         layout_line(text, size_px, right - x).draw(draw, x, y, right, fill)
-        y += size_px + round(40 * type_scale)
+        y += size_px + gap
     return canvas
 
 

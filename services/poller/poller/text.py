@@ -133,6 +133,7 @@ class Line:
     size: int
     width: int
     rtl: bool
+    shortened: bool = False  # ends in an ellipsis in place of the rest
 
     def draw(self, draw: ImageDraw.ImageDraw, x: int, y: int, right: int, fill: tuple[int, int, int]) -> None:
         """Draw at top `y`, from `x` (or ending at `right` for right-to-left text)."""
@@ -146,20 +147,27 @@ class Line:
             position += round(font.getlength(run.text))
 
 
+def _drawable(text: str) -> str:
+    """The text in NFC with what no installed font draws left out (and logged), spaces collapsed."""
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    line_runs, dropped = runs(text)
+    if not dropped:
+        return text
+    log.info("no installed font draws %r in %r; left out", dropped, text)
+    return " ".join("".join(r.text for r in line_runs).split())  # NFC, as `runs` made it
+
+
 def layout_line(text: str, size: int, max_width: int) -> Line:
     """Lay out `text` at `size`, shortened with an ellipsis between grapheme clusters to fit."""
-    text = " ".join(text.split())
-    line_runs, dropped = runs(text)
-    if dropped:
-        log.info("no installed font draws %r in %r; left out", dropped, text)
-        line_runs = runs(" ".join("".join(r.text for r in line_runs).split()))[0]
+    line_runs = runs(_drawable(text))[0]
 
     def width_of(parts: Sequence[Run]) -> int:
         return sum(round(sized_font(r.font_index, size).getlength(r.text)) for r in parts)
 
     shown = "".join(r.text for r in line_runs)
     width = width_of(line_runs)
-    if width > max_width:
+    shortened = width > max_width
+    if shortened:
         clusters = graphemes(shown)
         low, high = 0, len(clusters)  # the longest prefix that fits with the ellipsis
         while low < high:
@@ -170,4 +178,24 @@ def layout_line(text: str, size: int, max_width: int) -> Line:
                 high = mid - 1
         line_runs = runs("".join(clusters[:low]).rstrip() + _ELLIPSIS)[0]
         width = width_of(line_runs)
-    return Line(tuple(line_runs), size, width, is_rtl(shown))
+    return Line(tuple(line_runs), size, width, is_rtl(shown), shortened)
+
+
+def wrap_lines(text: str, size: int, max_width: int, max_lines: int) -> tuple[Line, ...]:
+    """Lay out `text` on up to `max_lines` lines, broken after a space where there is one in reach
+    (else between grapheme clusters: Chinese, Japanese and Thai put none between words); the last
+    line ends in an ellipsis if the rest does not fit.
+    """
+    text = _drawable(text)
+    lines: list[Line] = []
+    while len(lines) < max_lines - 1:
+        whole = layout_line(text, size, max_width)
+        kept = len(graphemes("".join(r.text for r in whole.runs))) - 1  # the clusters that fit
+        if not whole.shortened or kept < 1:
+            return (*lines, whole)
+        clusters = graphemes(text)
+        spaces = [i for i in range(1, kept + 1) if clusters[i - 1] == " " or clusters[i] == " "]
+        cut = spaces[-1] if spaces and spaces[-1] > kept // 2 else kept
+        lines.append(layout_line("".join(clusters[:cut]).strip(), size, max_width))
+        text = "".join(clusters[cut:]).strip()
+    return (*lines, layout_line(text, size, max_width))
