@@ -409,6 +409,19 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
     assert station_lines == ["Radio Wave", "", ""]  # no song: the station is the title, once
 
 
+@pytest.mark.timeout(60)
+def test_a_right_to_left_title_reads_and_is_shortened_from_its_own_end(server: ArtworkServer, redis_url: str):
+    title = "أنا لحبيبي وحبيبي إلي يا عصفورة بيضا لا بقى تسألي " * 3
+    art = _play(server, redis_url, title, (90, 40, 140), version=60, artist="Fairuz")
+    with _kiosk_showing(server, art) as page:
+        directions = page.evaluate(
+            "() => ['title', 'artist'].map(id => getComputedStyle(document.getElementById(id)).direction)"
+        )
+
+    # Left to right, a line too long for the screen would lose its first words off the right edge.
+    assert directions == ["rtl", "ltr"]
+
+
 @contextmanager
 def _kiosk_showing(server: ArtworkServer, art: str) -> Iterator[Any]:
     """A Chromium page on the kiosk, once it shows this art."""
