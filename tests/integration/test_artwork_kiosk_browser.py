@@ -335,6 +335,18 @@ _BAR_FRACTION = """() => {
   if (getComputedStyle(bar).visibility === 'hidden') return null;
   return document.getElementById('elapsed').getBoundingClientRect().width / bar.getBoundingClientRect().width;
 }"""
+# Where each line's text begins and ends (a Range around its text), and the column's box.
+_TEXT_EDGES = """() => {
+  const box = el => el.getBoundingClientRect();
+  const text = id => {
+    const range = document.createRange();
+    range.selectNodeContents(document.getElementById(id));
+    return box(range);
+  };
+  const info = box(document.getElementById('info'));
+  return Object.fromEntries([['info', info], ['title', text('title')], ['artist', text('artist')]]
+    .map(([k, r]) => [k, {left: r.left, right: r.right}]));
+}"""
 _TEXT_LINES = "() => ['title', 'artist', 'album'].map(id => document.getElementById(id).textContent)"
 
 
@@ -410,25 +422,28 @@ def test_the_progress_bar_runs_on_while_playing_jumps_on_a_seek_and_is_hidden_fo
 
 
 @pytest.mark.timeout(60)
-def test_a_right_to_left_title_reads_and_is_shortened_from_its_own_end(server: ArtworkServer, redis_url: str):
-    title = "أنا لحبيبي وحبيبي إلي يا عصفورة بيضا لا بقى تسألي " * 3
+def test_a_right_to_left_title_reads_from_the_right(server: ArtworkServer, redis_url: str):
+    title = "يا ليل"  # short: a line aligned to the wrong side would end far from the edge
     art = _play(server, redis_url, title, (90, 40, 140), version=60, artist="Fairuz")
-    with _kiosk_showing(server, art) as page:
+    with _kiosk_showing(server, art, viewport=(1024, 600)) as page:  # the text beside the cover
         directions = page.evaluate(
             "() => ['title', 'artist'].map(id => getComputedStyle(document.getElementById(id)).direction)"
         )
+        edges = page.evaluate(_TEXT_EDGES)
 
-    # Left to right, a line too long for the screen would lose its first words off the right edge.
+    # Left to right, a title too long for the screen would lose its first words, not its last.
     assert directions == ["rtl", "ltr"]
+    assert edges["title"]["right"] == pytest.approx(edges["info"]["right"], abs=2)  # it starts at the right
+    assert edges["artist"]["left"] == pytest.approx(edges["info"]["left"], abs=2)
 
 
 @contextmanager
-def _kiosk_showing(server: ArtworkServer, art: str) -> Iterator[Any]:
+def _kiosk_showing(server: ArtworkServer, art: str, viewport: tuple[int, int] = (800, 600)) -> Iterator[Any]:
     """A Chromium page on the kiosk, once it shows this art."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             page.goto(f"http://127.0.0.1:{server.port}/?zone=living-room")
             page.wait_for_function(
                 "art => document.getElementById('art').getAttribute('src') === art", arg=art, timeout=10_000
