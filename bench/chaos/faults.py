@@ -189,7 +189,7 @@ def flood(endpoints: Endpoints, record: Record) -> Callable[[], None]:
                 status, _, _ = get(endpoints.http_port, "/api/zones", timeout_seconds=5)
             except OSError:
                 continue
-            record.status(status, "/api/zones (flood)")
+            record.status(status, "/api/zones (flood)", flood=True)
 
     threads = [threading.Thread(target=burst, daemon=True) for _ in range(FLOOD_BURST_THREADS)]
     for thread in threads:

@@ -44,7 +44,8 @@ class Record:
     memory: list[tuple[float, str, float, float]] = field(default_factory=list)  # at, service, MiB, CPU %
     volume: list[tuple[float, float, float]] = field(default_factory=list)  # at, cache MiB, oldest temp s
     violations: list[Violation] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)  # what the readers (displays, pages) got
+    flood_statuses: dict[int, int] = field(default_factory=dict)  # what the client_flood fault got
     images_checked: int = 0
     failures: list[BaseException] = field(default_factory=list)  # the observer's own: they fail the run
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,10 +66,11 @@ class Record:
         with self.lock:
             self.violations.append(Violation(self.now(), invariant, detail))
 
-    def status(self, code: int, where: str) -> None:
+    def status(self, code: int, where: str, *, flood: bool = False) -> None:
         """Count an HTTP status; a 5xx other than the documented 503 breaks invariant 4."""
         with self.lock:
-            self.statuses[code] = self.statuses.get(code, 0) + 1
+            counts = self.flood_statuses if flood else self.statuses
+            counts[code] = counts.get(code, 0) + 1
         if code >= 500 and code not in ALLOWED_5XX:
             self.violate(4, f"{code} from {where}")
 

@@ -55,6 +55,7 @@ def summary(
         "volume_max_mib": round(max((v[1] for v in record.volume), default=0.0), 1),
         "temp_file_max_age_s": round(max((v[2] for v in record.volume), default=0.0), 1),
         "http_statuses": {str(k): v for k, v in sorted(record.statuses.items())},
+        "http_statuses_flood": {str(k): v for k, v in sorted(record.flood_statuses.items())},
         "images_decoded": record.images_checked,
         "restarts": [{"time": round(at, 1), "service": s} for at, s in record.restarts],
         "oom_kills": [{"time": round(at, 1), "service": s} for at, s in record.oom_kills],
@@ -99,7 +100,8 @@ def markdown(document: dict[str, Any], repeat: str) -> str:
         "",
         f"Artwork volume at most {document['volume_max_mib']} MiB; oldest temp file "
         f"{document['temp_file_max_age_s']} s. {document['images_decoded']} served images decoded "
-        f"completely. HTTP statuses: {document['http_statuses']}.",
+        f"completely. HTTP statuses the displays and pages got: {document['http_statuses']}; "
+        f"the client flood got: {document.get('http_statuses_flood', {})}.",
         f"Restarts: {len(document['restarts'])}, OOM kills: {len(document['oom_kills'])} "
         "(each inside a fault meant to cause it, or listed below).",
         "",

@@ -46,3 +46,13 @@ def test_only_the_documented_503_is_an_acceptable_5xx():
     record.status(500, "/api/zones/office")
     assert record.statuses == {503: 1, 500: 1}
     assert [(v.invariant, v.detail) for v in record.violations] == [(4, "500 from /api/zones/office")]
+
+
+def test_the_floods_statuses_are_counted_apart_from_what_the_displays_got():
+    record = Record()
+    record.status(200, "/api/zones/office")
+    record.status(503, "/api/zones (flood)", flood=True)
+    record.status(503, "/api/zones (flood)", flood=True)
+
+    assert record.statuses == {200: 1}
+    assert record.flood_statuses == {503: 2}
