@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from artwork.metrics import (
     _LATENCY_BUCKETS_SECONDS,
     RequestTally,
+    WorkerFilesCollector,
     _Latencies,
     body_bytes_sent,
     not_modified_ratio,
@@ -98,6 +100,21 @@ def test_requests_reach_the_metrics_when_the_tally_is_flushed():
     tally.flush()  # nothing new: nothing counted twice
     assert value("artwork_http_requests_total", route=route, status="200") == 3
     assert value("artwork_http_requests_in_flight") == 0
+
+
+def test_a_scrape_while_a_worker_creates_its_files_sums_the_others(tmp_path: Path):
+    # A worker's counter file as prometheus-client writes it, and one a starting worker has opened
+    # but not yet sized: reading that one failed the whole scrape with a 500.
+    written = MmapedDict(str(tmp_path / "counter_101.db"))  # type: ignore[no-untyped-call]
+    key = mmap_key("artwork_http_requests", "artwork_http_requests_total", ["route"], ["/x"], "help")
+    written.write_value(key, 7.0, 0.0)  # type: ignore[no-untyped-call]
+    written.close()  # type: ignore[no-untyped-call]
+    (tmp_path / "counter_102.db").touch()
+
+    families = {family.name: family for family in WorkerFilesCollector(str(tmp_path)).collect()}
+
+    samples = [(sample.name, sample.value) for sample in families["artwork_http_requests"].samples]
+    assert samples == [("artwork_http_requests_total", 7.0)]
 
 
 def test_without_a_configured_directory_a_private_one_is_created_and_exported():

@@ -11,6 +11,7 @@ worker before it exits (see `RequestTally`).
 from __future__ import annotations
 
 import bisect
+import glob
 import os
 import threading
 import time
@@ -41,6 +42,7 @@ METRICS_ROUTE = "/metrics"
 HEALTH_ROUTE = "/healthz"
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
+_METRIC_FILE_HEADER_BYTES = 8
 _NO_BODY_STATUSES = frozenset({204, 304})
 _LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -240,11 +242,37 @@ def render() -> bytes:
     """The Prometheus text of the whole service (this worker's figures written first)."""
     flush()
     source: Collector = REGISTRY
-    if os.environ.get(MULTIPROC_ENV):
-        source = multiprocess.MultiProcessCollector(None)  # type: ignore[no-untyped-call]
+    if path := os.environ.get(MULTIPROC_ENV):
+        source = WorkerFilesCollector(path)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_WithNotModifiedRatio(source))
     return generate_latest(registry)
+
+
+class WorkerFilesCollector(Collector):
+    """Every worker's metric files summed, as `MultiProcessCollector`, skipping one still being created.
+
+    A worker creates its files as it starts: prometheus-client opens a file, then sizes it. A scrape
+    that reads the file in between found it empty and failed with a struct.error (an HTTP 500,
+    seen in CI right after a worker started). A file's size never shrinks, so one seen non-empty
+    before it is read can be read.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def collect(self) -> Iterable[Metric]:
+        files = [file for file in glob.glob(os.path.join(self._path, "*.db")) if _sized(file)]
+        metrics: Iterable[Metric] = multiprocess.MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return metrics
+
+
+def _sized(file: str) -> bool:
+    """Whether a metric file holds at least its header (a worker that exits removes its gauge files)."""
+    try:
+        return os.stat(file).st_size >= _METRIC_FILE_HEADER_BYTES
+    except FileNotFoundError:
+        return False
 
 
 def not_modified_ratio(families: Iterable[Metric]) -> float:
