@@ -49,6 +49,31 @@ def test_a_replaced_subscription_is_let_go_not_kept_until_the_poller_exits(
     assert speaker.subscriptions == ()
 
 
+def test_a_notify_that_arrives_while_the_topology_subscription_is_under_way_is_the_zones(
+    fake_household: Callable[..., Household],
+):
+    # A room that leaves a group and at once changes track: the first NOTIFY of its new
+    # subscription, and the one for the track, came in while the topology SUBSCRIBE was still under
+    # way. Taken for a stale subscription's, they were dropped and the zone fell back to polling.
+    household = fake_household("Kitchen")
+    (zone,) = resolve_zones(speakers_from_seeds([SpeakerAddress(household.speaker("kitchen").ip)]), (), "")
+    wakeups: queue.Queue[Any] = queue.Queue()
+    claimed: list[str | None] = []
+
+    class TopologyAfterTheFirstNotify(Subscriptions):
+        def _subscribe_topology(self, zone: Any) -> Any:
+            claimed.append(self.zone_for(wakeups.get(timeout=5)))  # the AVTransport's first NOTIFY
+            return super()._subscribe_topology(zone)
+
+    subscriptions = TopologyAfterTheFirstNotify(wakeups, requested_timeout_seconds=60)
+    try:
+        assert subscriptions.subscribe(zone)
+        assert claimed == ["kitchen"]
+        assert subscriptions.unheard_seconds("kitchen") == 0.0
+    finally:
+        subscriptions.close()
+
+
 def _topology_changes(wakeups: queue.Queue[Any], within_seconds: float) -> list[str]:
     """Who told of a change in grouping within the time (the queue holds other events too)."""
     found, deadline = [], time.monotonic() + within_seconds

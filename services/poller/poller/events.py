@@ -109,11 +109,24 @@ class Subscriptions:
         # soco swallows HTTP errors here (403 from UPnP-disabled firmware, 5xx): check, don't trust.
         if not subscription.is_subscribed or not subscription.sid:
             return False
-        live = _Live(zone.zone_id, subscription, time.monotonic(), topology=self._subscribe_topology(zone))
+        # Known by its SID before anything else is asked of the speaker: its first NOTIFY, and one
+        # for a track that changed at once, may arrive while the topology SUBSCRIBE is under way.
+        # Taken for a stale subscription's, they were dropped, and the zone fell back to polling.
+        live = _Live(zone.zone_id, subscription, time.monotonic())
         with self._lock:
             self._live[zone.zone_id] = live
             self._zone_by_sid[subscription.sid] = zone.zone_id
+        self._take_topology(zone, live)
         return True
+
+    def _take_topology(self, zone: Zone, live: _Live) -> None:
+        """Subscribe to the coordinator's topology for a live zone (best effort)."""
+        taken = self._subscribe_topology(zone)
+        with self._lock:
+            if self._live.get(zone.zone_id) is live:
+                live.topology, taken = taken, None
+        if taken is not None:  # the zone was dropped meanwhile
+            _unsubscribe_quietly([taken])
 
     def _subscribe_topology(self, zone: Zone) -> Any:
         """The coordinator's ZoneGroupTopology subscription, or None when it took none."""
@@ -162,12 +175,7 @@ class Subscriptions:
         if topology is None:
             # soco holds its lock on every NOTIFY while a SUBSCRIBE is under way: only ever send one
             # to a speaker that has just answered, as this renewal was.
-            taken = self._subscribe_topology(zone)
-            with self._lock:
-                if self._live.get(zone.zone_id) is live:
-                    live.topology, taken = taken, None
-            if taken is not None:  # the zone was dropped meanwhile
-                _unsubscribe_quietly([taken])
+            self._take_topology(zone, live)
             return
         # The transport's renewal is the liveness check (a rebooted speaker drops both): this one
         # is renewed only once half its time is gone, which costs an idle household next to nothing.
