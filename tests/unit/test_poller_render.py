@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import pytest
-from PIL import Image, ImageChops, ImageEnhance, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageStat
 
 from contract.profiles import BUILTIN_PROFILES, PALETTES, parse_profiles
 from poller.accent import accent_for
@@ -124,6 +125,53 @@ def test_colours_drawn_around_the_cover_are_held_exactly_by_a_64_colour_palette(
         used = {colour for _, colour in rgb.getcolors(256) or []}
         assert (255, 255, 255) in used  # the title's own white, not the cover's nearest
         assert len(used) <= 64
+
+
+def test_small_white_lettering_and_a_red_detail_keep_their_colours_on_64_colours():
+    # A dark two-way gradient takes most of the cover; thin white strokes and a small red square
+    # are about 1 % of it. Median cut alone, as the original scripts quantized, put the white into a
+    # box with the gradient's light end: the lettering came out grey-green.
+    with (
+        Image.open(io.BytesIO(jpeg_bytes(720, 720, (60, 0, 0)))) as opened,
+        opened.point(lambda level: level // 3) as cover,
+    ):
+        draw = ImageDraw.Draw(cover)
+        for row in range(10):
+            draw.rectangle((60, 60 + 12 * row, 260, 62 + 12 * row), fill=(255, 255, 255))
+        draw.rectangle((600, 600, 611, 611), fill=(220, 20, 30))
+        out = io.BytesIO()
+        cover.save(out, format="PNG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
+        data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
+    with Image.open(io.BytesIO(data)) as rendered, rendered.convert("RGB") as rgb:
+        assert rendered.mode == "P"
+        assert _near(rgb.getpixel((160, 61)), (255, 255, 255)), rgb.getpixel((160, 61))
+        assert _near(rgb.getpixel((605, 605)), (220, 20, 30)), rgb.getpixel((605, 605))
+
+
+def test_a_smooth_gradient_keeps_fine_steps_beside_white_lettering_on_64_colours():
+    # A sky-like gradient between two close blues: an octree, which keeps the lettering too, gave it
+    # 16 bands with steps of 12 levels, visible across a panel.
+    top, bottom = (100, 150, 205), (60, 70, 90)
+    with Image.linear_gradient("L") as ramp, ramp.resize((720, 720)) as down:
+        ends = zip(top, bottom, strict=True)
+        cover = Image.merge("RGB", [down.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in ends])
+    with cover:
+        draw = ImageDraw.Draw(cover)
+        for row in range(10):
+            draw.rectangle((60, 60 + 12 * row, 260, 62 + 12 * row), fill=(255, 255, 255))
+        out = io.BytesIO()
+        cover.save(out, format="PNG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
+        data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
+    with Image.open(io.BytesIO(data)) as rendered, rendered.convert("RGB") as rgb:
+        column = [rgb.getpixel((500, y)) for y in range(720)]
+        lettering = rgb.getpixel((160, 61))
+    assert all(isinstance(pixel, tuple) for pixel in column)
+    steps = [max(abs(a - b) for a, b in zip(p, q, strict=True)) for p, q in itertools.pairwise(column)]  # type: ignore[arg-type]
+    assert max(steps) <= 8, f"a step of {max(steps)} levels"
+    assert len(set(column)) >= 30
+    assert _near(lettering, (255, 255, 255)), lettering
 
 
 @pytest.mark.parametrize("name", ["inky7", "spectra6"])
