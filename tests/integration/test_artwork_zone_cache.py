@@ -193,29 +193,73 @@ def test_a_dropped_subscription_falls_back_to_redis_and_never_serves_what_it_mis
     assert len([m for m in messages if "following sonos:changes again" in m]) == 1
 
 
-def test_redis_going_away_makes_reads_unavailable_and_a_restarted_redis_is_followed_again(
-    make_cache, redis_server: RedisServer, redis_url: str, caplog: pytest.LogCaptureFixture
+def test_while_redis_is_away_or_back_empty_the_zones_last_known_are_served_until_the_poller_writes(
+    make_cache, redis_server: RedisServer, redis_url: str, raw, caplog: pytest.LogCaptureFixture
 ):
-    seed_zone(redis_url, make_zone("den"))
+    seed_zone(redis_url, make_zone("den", title="So What"))
     cache = make_cache(catch_up_seconds=0.05)
-    seen: list[bool] = []
+    never_followed = make_cache(start=False)
+    seen: list[tuple[bool, str | None, list[str]]] = []
 
-    with caplog.at_level(logging.WARNING, logger="artwork.zone_cache"):
+    with caplog.at_level(logging.INFO, logger="artwork.zone_cache"):
         redis_server.stop()
         for _ in range(5):
-            with pytest.raises(NowPlayingUnavailable):
-                cache.get("den")
-            seen.append(cache.following)
+            den = cache.get("den")
+            seen.append((cache.following, den.title if den else None, [z.zone_id for z in cache.list()]))
+        with pytest.raises(NowPlayingUnavailable):
+            never_followed.get("den")  # it knows nothing to serve
         redis_server.start()  # empty, as after a restart: nothing is kept on disk
         wait_for(lambda: cache.following, 15, what="the cache to follow the restarted Redis")
+        # Empty, and the poller has not written to it yet: still the zones last known.
+        empty_yet = cache.get("den")
+        raw.set(KEYS.poller, "{}")  # the poller's heartbeat, then its zones, as it re-asserts them
+        seed_zone(redis_url, make_zone("den", title="Freddie Freeloader", version=12))
+        wait_for(lambda: cache.get("den").version == 12, 5, what="the re-asserted zone")
+        wait_for(
+            lambda: any("Redis answers again" in r.getMessage() for r in caplog.records), 5, what="the log"
+        )
 
-    assert not any(seen)
-    assert cache.get("den") is None  # what the restarted Redis holds, not the old copy
-    seed_zone(redis_url, make_zone("den", version=12))
-    zone = cache.get("den")
-    assert zone is not None
-    assert zone.version == 12
-    assert len([r for r in caplog.records if "not following" in r.getMessage()]) == 1
+    assert seen == [(False, "So What", ["den"])] * 5
+    assert empty_yet is not None
+    assert empty_yet.title == "So What"
+    assert cache.get("den").title == "Freddie Freeloader"
+    messages = [r.getMessage() for r in caplog.records if r.name == "artwork.zone_cache"]
+    assert len([m for m in messages if "not following" in m]) == 1
+    assert len([m for m in messages if "serving the zones as last known" in m]) == 1
+    assert len([m for m in messages if "Redis answers again" in m]) == 1
+
+
+def test_once_redis_answers_a_read_the_zones_last_known_before_are_never_served_again(
+    make_cache, redis_server: RedisServer, redis_url: str, raw
+):
+    # Redis comes back and says something newer; when it goes away again before the copy follows
+    # anew, the old copy is older than what Redis last said, and must not come back.
+    seed_zone(redis_url, make_zone("den", title="Before"))
+    cache = make_cache()
+
+    def title() -> str:
+        try:
+            zone = cache.get("den")
+        except NowPlayingUnavailable:
+            return "unavailable"
+        return zone.title if zone else "unknown"
+
+    redis_server.stop()
+    try:
+        assert title() == "Before"
+    finally:
+        redis_server.start()
+    raw.set(KEYS.poller, "{}")
+    seed_zone(redis_url, make_zone("den", title="After", version=9))
+    wait_for(lambda: title() == "After", 5, what="what the poller wrote")
+    redis_server.stop()
+    try:
+        again = title()
+    finally:
+        redis_server.start()
+
+    # Unavailable, or "After" should the copy have followed the restarted Redis in between.
+    assert again in ("unavailable", "After")
 
 
 def test_it_reports_when_it_follows_and_when_it_stops(make_cache, raw):

@@ -49,7 +49,8 @@ def status() -> Response:
     settings = app_services.settings
     try:
         zones = app_services.zones.list()
-        redis_error = ""
+        # While Redis is away the zones are those last known (zone_cache.py): say so all the same.
+        redis_error = "" if app_services.zones.ping() else "redis unreachable; the zones as last known"
     except NowPlayingUnavailable as exc:
         zones, redis_error = [], exc.detail
     html = status_html(

@@ -7,3 +7,7 @@ class NowPlayingUnavailable(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class RedisUnreachable(NowPlayingUnavailable):
+    """Redis did not answer at all: refused, reset or timed out (not an error it answered with)."""

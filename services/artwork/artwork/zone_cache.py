@@ -11,6 +11,12 @@ subscription is unbroken. On any error the copy is dropped and requests read Red
 they would without a cache, until a background thread has subscribed again and read every zone
 afresh.
 
+While Redis does not answer at all (it restarts, or is being replaced), nothing can change: the
+poller keeps its changes until Redis is back. So the copy a worker had when Redis went away is
+then served as the zones last known, and displays keep their picture instead of a 503. Redis keeps
+nothing on disk and comes back empty: until the poller has written its heartbeat or a zone again,
+the zones last known are served too, not "unknown zone".
+
 A request never answers from a copy older than what Redis has already sent this worker: before it
 reads the copy, it applies any message waiting on the subscription (under the lock the background
 thread takes too). The poller publishes inside MULTI/EXEC, and Redis writes the message to its
@@ -30,12 +36,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import redis
 from redis.client import PubSub
 
 from artwork.config import Settings
-from artwork.zones import NowPlayingUnavailable, ZoneRepository, ZoneView, make_redis_client
+from artwork.zones import NowPlayingUnavailable, RedisUnreachable, ZoneRepository, ZoneView, make_redis_client
 from contract.redis_keys import RedisKeys
 from contract.zone import ZONE_ID_RE, ZoneState
 
@@ -53,6 +60,9 @@ _RETRY_MAX_SECONDS = 10.0
 # Bounds the read of one message whose first bytes have arrived.
 _MESSAGE_READ_SECONDS = 0.5
 _JOIN_SECONDS = 5.0
+
+
+_T = TypeVar("_T")
 
 
 class SubscriptionLost(Exception):
@@ -106,6 +116,9 @@ class CachedZones:
         self._sock: socket.socket | None = None  # the same socket
         self._drained_at: int | None = None  # its bytes received (TCP) when last read to the end
         self._resync_due = 0.0
+        # The copy as it was when following stopped, until Redis answers a read (see _from_redis).
+        self._last_known: ZoneView | None = None
+        self._serving_last_known = False  # logged once per outage
         self._lost = False  # an outage is logged once, and its end once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="zone-cache", daemon=True)
@@ -152,22 +165,53 @@ class CachedZones:
     def get(self, zone_id: str) -> ZoneState | None:
         """One zone, or None when it is unknown."""
         view = self._current()
-        return view.get(zone_id) if view is not None else self._repository.get(zone_id)
+        if view is not None:
+            return view.get(zone_id)
+        return self._from_redis(lambda: self._repository.get(zone_id), lambda last: last.get(zone_id))
 
     def list(self) -> list[ZoneState]:
         """Every readable zone, sorted by id."""
         view = self._current()
-        return view.list() if view is not None else self._repository.list()
+        return view.list() if view is not None else self._from_redis(self._repository.list, ZoneView.list)
 
     def ids(self) -> tuple[str, ...]:
         """Every valid zone id."""
         view = self._current()
-        return view.ids() if view is not None else self._repository.ids()
+        return view.ids() if view is not None else self._from_redis(self._repository.ids, ZoneView.ids)
 
     def rooms(self) -> Mapping[str, str]:
         """Room id -> the zone id of the group it is in."""
         view = self._current()
-        return view.rooms if view is not None else self._repository.rooms()
+        if view is not None:
+            return view.rooms
+        return self._from_redis(self._repository.rooms, lambda last: last.rooms)
+
+    def _from_redis(self, read: Callable[[], _T], read_last: Callable[[ZoneView], _T]) -> _T:
+        """A read of Redis; while it cannot tell (see the module), the same read of the zones last known."""
+        last = self._last_known
+        try:
+            answer = read()
+            if last is None or answer or not self._repository.empty():
+                self._forget_last_known()  # from now on Redis may know of changes the copy missed
+                return answer
+            reason = "Redis came back empty"
+        except RedisUnreachable:
+            if last is None:
+                raise
+            reason = "Redis does not answer"
+        self._serve_last_known(reason)
+        return read_last(last)
+
+    def _serve_last_known(self, reason: str) -> None:
+        if not self._serving_last_known:
+            self._serving_last_known = True
+            log.warning("zone cache: %s; serving the zones as last known", reason)
+
+    def _forget_last_known(self) -> None:
+        self._last_known = None
+        if self._serving_last_known:
+            self._serving_last_known = False
+            log.info("zone cache: Redis answers again")
 
     def copy(self) -> ZoneView | None:
         """The copy if it is current as it stands, with nothing to read first; None otherwise.
@@ -259,9 +303,20 @@ class CachedZones:
         return everything
 
     def _resync(self) -> None:
-        self._view = self._repository.read()
-        self._resync_due = time.monotonic() + self._resync_seconds
-        self._changed()
+        view = self._repository.read()
+        last = self._last_known
+        if last is not None and not view.zones and self._repository.empty():
+            # Redis came back empty: what it says is nothing yet. The changes the poller writes
+            # again are applied onto the zones last known, and every tick reads afresh until then.
+            view = last
+            self._serve_last_known("Redis came back empty")
+            self._resync_due = time.monotonic()
+        else:
+            self._forget_last_known()
+            self._resync_due = time.monotonic() + self._resync_seconds
+        changed, self._view = view is not self._view, view
+        if changed:
+            self._changed()
 
     def _changed(self) -> None:
         for callback in self._listeners:
@@ -301,6 +356,8 @@ class CachedZones:
             self._changed()  # reads go to Redis now, which may know of a change the copy missed
         self._socket_fd = None
         self._sock = self._drained_at = None
+        if self._view is not None:
+            self._last_known = self._view
         self._view = None
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:

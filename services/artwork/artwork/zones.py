@@ -12,11 +12,18 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from artwork.config import Settings
-from artwork.unavailable import NowPlayingUnavailable
+from artwork.unavailable import NowPlayingUnavailable, RedisUnreachable
 from contract.redis_keys import RedisKeys
 from contract.zone import ZONE_ID_RE, ZoneState
 
-__all__ = ["NowPlayingUnavailable", "ZoneRepository", "ZoneSource", "ZoneView", "make_redis_client"]
+__all__ = [
+    "NowPlayingUnavailable",
+    "RedisUnreachable",
+    "ZoneRepository",
+    "ZoneSource",
+    "ZoneView",
+    "make_redis_client",
+]
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +177,17 @@ class ZoneRepository:
         """Room id -> the zone id of the group it is in."""
         return self.read(()).rooms
 
+    def empty(self) -> bool:
+        """Whether Redis holds no zone and no heartbeat of the poller, as when it restarted (no disk)."""
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.exists(self._keys.poller)
+            pipe.scard(self._keys.zones)
+            heartbeat, zones = pipe.execute()
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return not heartbeat and not zones
+
     def ping(self) -> bool:
         """Whether Redis answers right now."""
         try:
@@ -200,6 +218,5 @@ def decode_zone(zone_id: str, raw: Mapping[str, str]) -> ZoneState | None:
 
 def _unavailable(exc: redis.RedisError) -> NowPlayingUnavailable:
     reachable = not isinstance(exc, redis.ConnectionError | redis.TimeoutError)
-    detail = "redis error" if reachable else "redis unreachable"
     log.warning("now-playing state unavailable: %s: %s", type(exc).__name__, exc)
-    return NowPlayingUnavailable(detail)
+    return NowPlayingUnavailable("redis error") if reachable else RedisUnreachable("redis unreachable")
