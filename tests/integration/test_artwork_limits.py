@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,8 +71,10 @@ def _wait_until_serving(server: ArtworkServer) -> None:
 def test_connections_beyond_the_limit_get_a_fast_503_logged_and_counted(server: ArtworkServer):
     _wait_until_serving(server)
     before = metric_samples(server)
-    # Ten clients that started a request and stalled: they fill the worker's ten connections.
-    stalled = [_open(server, b"GET /healthz HTTP/1.1\r\n") for _ in range(LIMIT)]
+    # Ten clients that asked for a large file and read nothing: four hold the worker's threads,
+    # six wait for one. They fill its ten connections until the read timeout drops them.
+    name = _large_rendition(server, "limit")
+    stalled = [_stalled_reader(server, f"/art/{name.filename}") for _ in range(LIMIT)]
     try:
         time.sleep(0.3)
         answers = [_timed(server, "/healthz") for _ in range(LIMIT)]  # connections 11..20
@@ -95,6 +98,51 @@ def test_connections_beyond_the_limit_get_a_fast_503_logged_and_counted(server: 
     )
     assert counted >= LIMIT
     assert server.log_tail(50_000).count("rejected connection from 127.0.0.1:") >= LIMIT
+
+
+@pytest.mark.timeout(30)
+def test_clients_stalled_in_their_request_heads_do_not_turn_others_away(server: ArtworkServer):
+    _wait_until_serving(server)
+    # Slowloris: more clients than the limit that started a request and stalled. Their heads are
+    # read by the event loop, without a thread, so they hold no place among the busy ten.
+    stalled = [_open(server, b"GET /healthz HTTP/1.1\r\nHost: t\r\n") for _ in range(2 * LIMIT)]
+    try:
+        time.sleep(0.3)
+        answers = [_timed(server, "/healthz") for _ in range(LIMIT)]
+    finally:
+        for sock in stalled:
+            sock.close()
+
+    print("new clients beside 20 stalled heads:", [(r.status, f"{s * 1000:.1f} ms") for r, s in answers])
+    assert [reply.status for reply, _ in answers] == [200] * LIMIT
+    assert max(seconds for _, seconds in answers) < FAST_SECONDS
+
+
+@pytest.mark.timeout(30)
+def test_at_the_cap_of_open_connections_the_oldest_stalled_head_makes_room(server: ArtworkServer):
+    _wait_until_serving(server)
+    cap = LIMIT * 5  # the worker's cap of open connections: its limit and four idle per busy one
+    stalled = [_open(server, b"GET /healthz HTTP/1.1\r\n") for _ in range(cap)]
+    try:
+        time.sleep(1.2)  # only a connection this old without a whole head is closed to make room
+        answers = [_timed(server, "/healthz") for _ in range(LIMIT)]
+        closed = sum(1 for sock in stalled if _closed_by_server(sock))
+    finally:
+        for sock in stalled:
+            sock.close()
+
+    assert [reply.status for reply, _ in answers] == [200] * LIMIT
+    assert closed >= LIMIT
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.5)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:  # reset: closed all the same
+        return True
 
 
 @pytest.mark.timeout(30)
@@ -184,6 +232,14 @@ def _stalled_reader(server: ArtworkServer, path: str) -> socket.socket:
     sock.connect(("127.0.0.1", server.port))
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
     return sock
+
+
+def _large_rendition(server: ArtworkServer, source_id: str) -> Any:
+    """A rendition larger than the kernel's largest send buffer (4 MiB) and a client's window together."""
+    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id=source_id)
+    with (server.artwork_dir / name.relpath).open("ab") as padded:
+        padded.truncate(24 << 20)
+    return name
 
 
 def _bytes_until_closed(sock: socket.socket) -> int:

@@ -91,7 +91,8 @@ _ACCEPT_AGAIN = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
 # so that a flood costs file descriptors only up to this.
 _LINGER_SECONDS = 1.0
 _LINGER_MAX_SOCKETS = 64
-# Only a connection silent this long since it was accepted may be closed to make room.
+# Only a connection accepted this long ago, and still without a whole request head, may be closed
+# to make room (a client's head arrives within milliseconds of its connection).
 _EVICT_AFTER_SILENT_SECONDS = 1.0
 # Why the limit counts busy connections only: when a worker restarts (max_requests), its clients
 # reconnect to its sibling at once, which then holds all of them. Counting its idle ones too, the
@@ -391,9 +392,13 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         return self.nr_conns - len(self.keepalived_conns)
 
     def busy_conns(self) -> int:
-        """Connections with a request under way: all but the kept-alive and the still silent ones."""
-        silent = sum(1 for c in self.reading_conns if not c.head)
-        return self.nr_conns - len(self.keepalived_conns) - silent
+        """Connections whose request a thread has or waits for: not kept alive, nor sending a head."""
+        # Heads are read here, by the event loop, so a client that stalls in its head (slowloris)
+        # costs a file descriptor, not a thread: it counts against the cap of open connections
+        # only, where `_evict_idle` makes room. Counted as busy, twenty of them on two workers
+        # turned every display away with 503s until the read timeout (the chaos flood: 184 in
+        # four minutes).
+        return self.nr_conns - len(self.keepalived_conns) - len(self.reading_conns)
 
     def accept(self, listener: Any) -> None:
         """Accept one connection and wait for its request head in the event loop."""
@@ -463,7 +468,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         return sock, addr
 
     def _evict_idle(self) -> bool:
-        """Close the oldest idle kept-alive connection, else one that has long sent nothing."""
+        """Close the oldest idle kept-alive connection, else the oldest long without a whole head."""
         conn = next((c for c in self.keepalived_conns if _is_silent(c.sock)), None)
         if conn is not None:
             self.keepalived_conns.remove(conn)
@@ -474,9 +479,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
                 (
                     c
                     for c in self.reading_conns
-                    if not c.head
-                    and c.head_deadline - self.read_timeout_seconds <= silent_since
-                    and _is_silent(c.sock)
+                    if c.head_deadline - self.read_timeout_seconds <= silent_since and _is_silent(c.sock)
                 ),
                 None,
             )
