@@ -32,6 +32,7 @@ from harness.waiting import wait_for
 LIMIT = 10
 READ_TIMEOUT_SECONDS = 2.0
 FAST_SECONDS = 1.0
+LARGE_BYTES = 24 << 20
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +239,7 @@ def _large_rendition(server: ArtworkServer, source_id: str) -> Any:
     """A rendition larger than the kernel's largest send buffer (4 MiB) and a client's window together."""
     name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id=source_id)
     with (server.artwork_dir / name.relpath).open("ab") as padded:
-        padded.truncate(24 << 20)
+        padded.truncate(LARGE_BYTES)
     return name
 
 
@@ -257,12 +258,7 @@ def test_clients_that_stop_reading_a_large_file_hold_its_threads_no_longer_than_
     server: ArtworkServer,
 ):
     _wait_until_serving(server)
-    # Larger than the kernel's largest send buffer (4 MiB) and the client's window together:
-    # a thread's sendfile blocks on each of these clients.
-    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id="stall")
-    size_bytes = 24 << 20
-    with (server.artwork_dir / name.relpath).open("ab") as padded:
-        padded.truncate(size_bytes)
+    name = _large_rendition(server, "stall")  # a thread's sendfile blocks on each of these clients
     stalled = [_stalled_reader(server, f"/art/{name.filename}") for _ in range(4)]  # every thread
     try:
         time.sleep(0.5)  # the threads are now blocked writing to them
@@ -270,7 +266,7 @@ def test_clients_that_stop_reading_a_large_file_hold_its_threads_no_longer_than_
         assert reply.status == 200
         # The request waits for a thread: one is freed once a write made no progress for the timeout.
         assert seconds < READ_TIMEOUT_SECONDS + 2.5, f"/healthz waited {seconds:.1f} s for a thread"
-        assert all(_bytes_until_closed(sock) < size_bytes for sock in stalled)  # cut off, not served
+        assert all(_bytes_until_closed(sock) < LARGE_BYTES for sock in stalled)  # cut off, not served
     finally:
         for sock in stalled:
             sock.close()
@@ -287,10 +283,7 @@ def test_clients_that_stop_reading_a_large_zone_image_are_dropped_at_the_read_ti
 ):
     """A zone image's plain GET skips gunicorn's response object (see worker.py): bounded all the same."""
     _wait_until_serving(server)
-    name = write_rendition(server.artwork_dir, BUILTIN_PROFILES["jpeg720"], source_id="stall zone")
-    size_bytes = 24 << 20
-    with (server.artwork_dir / name.relpath).open("ab") as padded:
-        padded.truncate(size_bytes)
+    name = _large_rendition(server, "stall zone")
     seed_zone(redis_url, make_zone("stalled", {"jpeg720": name}))
 
     def drops() -> float:
@@ -303,7 +296,7 @@ def test_clients_that_stop_reading_a_large_zone_image_are_dropped_at_the_read_ti
         reply, seconds = _timed(server, "/healthz")
         assert reply.status == 200
         assert seconds < READ_TIMEOUT_SECONDS + 2.5, f"/healthz waited {seconds:.1f} s for a thread"
-        assert all(_bytes_until_closed(sock) < size_bytes for sock in stalled)
+        assert all(_bytes_until_closed(sock) < LARGE_BYTES for sock in stalled)
     finally:
         for sock in stalled:
             sock.close()
