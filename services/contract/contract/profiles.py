@@ -15,7 +15,7 @@ Layout = Literal["cover", "bar", "round", "panel"]
 Fit = Literal["crop", "letterbox"]
 FITS: tuple[Fit, ...] = ("crop", "letterbox")
 
-RENDER_VERSION = 8
+RENDER_VERSION = 9
 """Bump when rendering changes, so content-addressed names change with it."""
 
 EXTENSIONS: dict[ImageFormat, str] = {"bmp": "bmp", "jpeg": "jpg", "png": "png"}
