@@ -127,6 +127,23 @@ def test_colours_drawn_around_the_cover_are_held_exactly_by_a_64_colour_palette(
         assert len(used) <= 64
 
 
+LETTERING = (160, 61)  # a pixel of the white strokes `_square720_with_lettering` draws
+
+
+def _square720_with_lettering(cover: Image.Image) -> Image.Image:
+    """The cover with ten thin white strokes drawn on it (top left), rendered as square720, in RGB."""
+    draw = ImageDraw.Draw(cover)
+    for row in range(10):
+        draw.rectangle((60, 60 + 12 * row, 260, 62 + 12 * row), fill=(255, 255, 255))
+    out = io.BytesIO()
+    cover.save(out, format="PNG")
+    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
+        data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
+    with Image.open(io.BytesIO(data)) as rendered:
+        assert rendered.mode == "P"
+        return rendered.convert("RGB")
+
+
 def test_small_white_lettering_and_a_red_detail_keep_their_colours_on_64_colours():
     # A dark two-way gradient takes most of the cover; thin white strokes and a small red square
     # are about 1 % of it. Median cut alone, as the original scripts quantized, put the white into a
@@ -135,18 +152,11 @@ def test_small_white_lettering_and_a_red_detail_keep_their_colours_on_64_colours
         Image.open(io.BytesIO(jpeg_bytes(720, 720, (60, 0, 0)))) as opened,
         opened.point(lambda level: level // 3) as cover,
     ):
-        draw = ImageDraw.Draw(cover)
-        for row in range(10):
-            draw.rectangle((60, 60 + 12 * row, 260, 62 + 12 * row), fill=(255, 255, 255))
-        draw.rectangle((600, 600, 611, 611), fill=(220, 20, 30))
-        out = io.BytesIO()
-        cover.save(out, format="PNG")
-    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
-        data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
-    with Image.open(io.BytesIO(data)) as rendered, rendered.convert("RGB") as rgb:
-        assert rendered.mode == "P"
-        assert _near(rgb.getpixel((160, 61)), (255, 255, 255)), rgb.getpixel((160, 61))
-        assert _near(rgb.getpixel((605, 605)), (220, 20, 30)), rgb.getpixel((605, 605))
+        ImageDraw.Draw(cover).rectangle((600, 600, 611, 611), fill=(220, 20, 30))
+        rendered = _square720_with_lettering(cover)
+    with rendered:
+        assert _near(rendered.getpixel(LETTERING), (255, 255, 255)), rendered.getpixel(LETTERING)
+        assert _near(rendered.getpixel((605, 605)), (220, 20, 30)), rendered.getpixel((605, 605))
 
 
 def test_a_smooth_gradient_keeps_fine_steps_beside_white_lettering_on_64_colours():
@@ -156,17 +166,9 @@ def test_a_smooth_gradient_keeps_fine_steps_beside_white_lettering_on_64_colours
     with Image.linear_gradient("L") as ramp, ramp.resize((720, 720)) as down:
         ends = zip(top, bottom, strict=True)
         cover = Image.merge("RGB", [down.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in ends])
-    with cover:
-        draw = ImageDraw.Draw(cover)
-        for row in range(10):
-            draw.rectangle((60, 60 + 12 * row, 260, 62 + 12 * row), fill=(255, 255, 255))
-        out = io.BytesIO()
-        cover.save(out, format="PNG")
-    with decode_art(out.getvalue(), 40_000_000, (720, 720)) as base:
-        data = render(base, BUILTIN_PROFILES["square720"], CAPTION)
-    with Image.open(io.BytesIO(data)) as rendered, rendered.convert("RGB") as rgb:
-        column = [rgb.getpixel((500, y)) for y in range(720)]
-        lettering = rgb.getpixel((160, 61))
+    with cover, _square720_with_lettering(cover) as rendered:
+        column = [rendered.getpixel((500, y)) for y in range(720)]
+        lettering = rendered.getpixel(LETTERING)
     assert all(isinstance(pixel, tuple) for pixel in column)
     steps = [max(abs(a - b) for a, b in zip(p, q, strict=True)) for p, q in itertools.pairwise(column)]  # type: ignore[arg-type]
     assert max(steps) <= 8, f"a step of {max(steps)} levels"

@@ -93,7 +93,7 @@ _LINGER_SECONDS = 1.0
 _LINGER_MAX_SOCKETS = 64
 # Only a connection accepted this long ago, and still without a whole request head, may be closed
 # to make room (a client's head arrives within milliseconds of its connection).
-_EVICT_AFTER_SILENT_SECONDS = 1.0
+_EVICT_AFTER_SECONDS = 1.0
 # Why the limit counts busy connections only: when a worker restarts (max_requests), its clients
 # reconnect to its sibling at once, which then holds all of them. Counting its idle ones too, the
 # sibling sat at the limit, closed kept-alive connections to stay under it (gthread closes any
@@ -474,12 +474,12 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.keepalived_conns.remove(conn)
         else:
             # A connection that has only just been accepted is most likely sending its request.
-            silent_since = time.monotonic() - _EVICT_AFTER_SILENT_SECONDS
+            accepted_before = time.monotonic() - _EVICT_AFTER_SECONDS
             conn = next(
                 (
                     c
                     for c in self.reading_conns
-                    if c.head_deadline - self.read_timeout_seconds <= silent_since and _is_silent(c.sock)
+                    if c.head_deadline - self.read_timeout_seconds <= accepted_before and _is_silent(c.sock)
                 ),
                 None,
             )
